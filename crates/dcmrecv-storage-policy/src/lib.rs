@@ -1,0 +1,1 @@
+//! dcmrecv-storage-policy (work in progress).

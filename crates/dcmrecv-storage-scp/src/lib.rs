@@ -1,0 +1,1 @@
+//! dcmrecv-storage-scp (work in progress).

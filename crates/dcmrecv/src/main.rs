@@ -1,0 +1,3 @@
+//! dcmrecv: a drop-in replacement for DCMTK's storage SCP (work in progress).
+
+fn main() {}
