@@ -1,1 +1,13 @@
-//! End-to-end test harness (work in progress).
+//! Test harness for the end-to-end tests of dcmrecv-rs.
+//!
+//! The end-to-end tests drive real peers: DCMTK's `storescu`, `dcmsend`, `echoscu` and `dcmrecv`
+//! (the oracle), and pynetdicom. Missing peers make a test **fail** with a message that says how
+//! to install them; nothing is skipped silently.
+//!
+//! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
+//! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
+//! - [`objects`]: DICOM test objects synthesised in code (never committed).
+
+pub mod objects;
+pub mod peers;
+pub mod process;

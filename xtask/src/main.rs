@@ -1,3 +1,38 @@
-//! Project automation (work in progress).
+//! Project automation for dcmrecv-rs, run as `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI checks, in order (format, lints, tests, docs).
+//! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
 
-fn main() {}
+mod ci;
+mod shell;
+#[cfg(test)]
+mod tidy;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings
+";
+
+#[expect(clippy::print_stderr, reason = "xtask is a command-line tool")]
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::main(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            eprint!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
