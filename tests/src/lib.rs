@@ -6,8 +6,10 @@
 //!
 //! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
+//! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 
+pub mod corpus;
 pub mod objects;
 pub mod peers;
 pub mod process;

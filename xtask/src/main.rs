@@ -1,9 +1,11 @@
 //! Project automation for dcmrecv-rs, run as `cargo xtask <command>`.
 //!
 //! - `ci`: everything CI checks, in order (format, lints, tests, docs).
+//! - `conformance`: differential testing against the real `/usr/bin/dcmrecv`.
 //! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
 
 mod ci;
+mod conformance;
 mod shell;
 #[cfg(test)]
 mod tidy;
@@ -15,6 +17,8 @@ usage: cargo xtask <command>
 
 commands:
   ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings
+  conformance   differential run against the real /usr/bin/dcmrecv (reduced matrix;
+                --full for the whole matrix, --ours PATH to test another binary)
 ";
 
 #[expect(clippy::print_stderr, reason = "xtask is a command-line tool")]
@@ -22,6 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::main(&args[1..]),
+        Some("conformance") => conformance::main(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,356 @@
+//! Comparing what two receivers did with the same input: stored paths, file meta, dataset bytes
+//! (bit-preserving) or parsed datasets (normal mode).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dicom_core::value::Value;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+
+/// The naming scheme a scenario uses, so unique/random/time-based names can be compared by shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Naming {
+    /// `+fd`: names are deterministic and compared exactly.
+    Default,
+    /// `+fu`: `<prefix>.X.<new UID>`.
+    UniqueUid,
+    /// `+fsu`: `<prefix>_<16 hex>`.
+    ShortUnique,
+    /// `+fst`: `<YYYYMMDDhhmmss>.<ffffff>.<prefix>`.
+    SystemTime,
+}
+
+/// One difference found between the real dcmrecv and ours.
+#[derive(Debug, Clone)]
+pub(crate) struct Difference {
+    /// A stable kind, matched by the allow-list (`status`, `stored-paths`, `meta`, ...).
+    pub(crate) kind: &'static str,
+    /// What differs, for humans.
+    pub(crate) detail: String,
+}
+
+fn diff(kind: &'static str, detail: String) -> Difference {
+    Difference { kind, detail }
+}
+
+/// The shape of a stored relative path: random, unique and time-based parts replaced by `*`.
+pub(crate) fn path_key(rel: &str, naming: Naming) -> String {
+    let (dir, name) = rel.rsplit_once('/').map_or(("", rel), |(d, n)| (d, n));
+    let key = match naming {
+        Naming::Default => name.to_string(),
+        Naming::UniqueUid => match name.split_once(".X.") {
+            Some((prefix, rest)) => {
+                let mut uid_len = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(rest.len());
+                if uid_len < rest.len() && rest[..uid_len].ends_with('.') {
+                    uid_len -= 1; // the extension's own dot
+                }
+                let ext = &rest[uid_len..];
+                format!("{prefix}.X.*{ext}")
+            }
+            None => name.to_string(),
+        },
+        Naming::ShortUnique => match name.split_once('_') {
+            Some((prefix, rest)) if rest.len() >= 16 => format!("{prefix}_*{}", &rest[16..]),
+            _ => name.to_string(),
+        },
+        Naming::SystemTime => {
+            let shaped = name.len() > 22
+                && name[..14].bytes().all(|b| b.is_ascii_digit())
+                && &name[14..15] == "."
+                && name[15..21].bytes().all(|b| b.is_ascii_digit());
+            if shaped {
+                format!("*{}", &name[21..])
+            } else {
+                name.to_string()
+            }
+        }
+    };
+    if dir.is_empty() {
+        key
+    } else {
+        format!("{dir}/{key}")
+    }
+}
+
+/// All regular files below `root`, as `/`-separated paths relative to it, sorted.
+pub(crate) fn stored_files(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// The file meta group of a Part-10 file: element number → raw value, and the dataset offset.
+pub(crate) fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)> {
+    if bytes.get(128..132)? != b"DICM" {
+        return None;
+    }
+    let mut pos = 132;
+    let mut meta = BTreeMap::new();
+    while bytes.len() >= pos + 8 && bytes[pos..pos + 2] == [0x02, 0x00] {
+        let elem = u16::from_le_bytes([bytes[pos + 2], bytes[pos + 3]]);
+        let vr = &bytes[pos + 4..pos + 6];
+        let (len, header) = if matches!(vr, b"OB" | b"OW" | b"UN" | b"SQ" | b"UT" | b"UC" | b"UR") {
+            let l = bytes.get(pos + 8..pos + 12)?;
+            (u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize, 12)
+        } else {
+            (
+                u16::from_le_bytes([bytes[pos + 6], bytes[pos + 7]]) as usize,
+                8,
+            )
+        };
+        let value = bytes.get(pos + header..pos + header + len)?;
+        meta.insert(elem, value.to_vec());
+        pos += header + len;
+    }
+    Some((meta, pos))
+}
+
+fn show(v: &[u8]) -> String {
+    String::from_utf8_lossy(v)
+        .trim_end_matches(['\0', ' '])
+        .to_string()
+}
+
+/// Compares two stored files of the same instance.
+pub(crate) fn compare_files(
+    ours: &Path,
+    theirs: &Path,
+    bit_preserving: bool,
+    out: &mut Vec<Difference>,
+) {
+    let (Ok(a), Ok(b)) = (std::fs::read(ours), std::fs::read(theirs)) else {
+        out.push(diff("unreadable", format!("{}", ours.display())));
+        return;
+    };
+    let (Some((meta_a, off_a)), Some((meta_b, off_b))) = (read_meta(&a), read_meta(&b)) else {
+        out.push(diff(
+            "meta",
+            format!("{} has no parsable file meta", ours.display()),
+        ));
+        return;
+    };
+    // (0002,0000) follows from the rest; (0002,0012)/(0002,0013) name the implementation.
+    for elem in meta_a.keys().chain(meta_b.keys()) {
+        if matches!(elem, 0x0000 | 0x0012 | 0x0013) {
+            continue;
+        }
+        let (va, vb) = (meta_a.get(elem), meta_b.get(elem));
+        if va != vb {
+            out.push(diff(
+                "meta",
+                format!(
+                    "(0002,{elem:04X}) ours {:?} dcmrecv {:?} in {}",
+                    va.map(|v| show(v)),
+                    vb.map(|v| show(v)),
+                    ours.display()
+                ),
+            ));
+        }
+    }
+    if bit_preserving {
+        if a[off_a..] != b[off_b..] {
+            out.push(diff(
+                "dataset-bytes",
+                format!(
+                    "{} dataset bytes differ ({} vs {} bytes)",
+                    ours.display(),
+                    a.len() - off_a,
+                    b.len() - off_b
+                ),
+            ));
+        }
+        return;
+    }
+    let open = |p: &Path| OpenFileOptions::new().open_file(p);
+    match (open(ours), open(theirs)) {
+        (Ok(x), Ok(y)) => compare_objects(&x, &y, "", out),
+        (x, y) => out.push(diff(
+            "dataset",
+            format!(
+                "{}: cannot parse (ours: {}, dcmrecv: {})",
+                ours.display(),
+                x.err().map_or("ok".into(), |e| e.to_string()),
+                y.err().map_or("ok".into(), |e| e.to_string())
+            ),
+        )),
+    }
+}
+
+/// Compares two datasets element by element, ignoring how lengths were encoded (DCMTK's normal
+/// mode writes every sequence with undefined length).
+fn compare_objects(
+    a: &InMemDicomObject,
+    b: &InMemDicomObject,
+    at: &str,
+    out: &mut Vec<Difference>,
+) {
+    let tags_a: Vec<_> = a.iter().map(|e| e.header().tag).collect();
+    let tags_b: Vec<_> = b.iter().map(|e| e.header().tag).collect();
+    if tags_a != tags_b {
+        out.push(diff(
+            "dataset",
+            format!(
+                "{at}: element lists differ ({} vs {})",
+                tags_a.len(),
+                tags_b.len()
+            ),
+        ));
+        return;
+    }
+    for (ea, eb) in a.iter().zip(b.iter()) {
+        let tag = ea.header().tag;
+        let here = format!("{at}{tag}");
+        if ea.vr() != eb.vr() {
+            out.push(diff(
+                "dataset",
+                format!("{here}: VR {} vs {}", ea.vr(), eb.vr()),
+            ));
+            continue;
+        }
+        match (ea.value(), eb.value()) {
+            (Value::Primitive(x), Value::Primitive(y)) => {
+                if x != y {
+                    let kind = if tag.element() == 0 {
+                        "group-length"
+                    } else if tag == dicom_core::Tag(0xFFFC, 0xFFFC) {
+                        "trailing-padding"
+                    } else {
+                        "dataset"
+                    };
+                    out.push(diff(kind, format!("{here}: values differ")));
+                }
+            }
+            (Value::Sequence(x), Value::Sequence(y)) => {
+                if x.items().len() != y.items().len() {
+                    out.push(diff("dataset", format!("{here}: item counts differ")));
+                    continue;
+                }
+                for (i, (ia, ib)) in x.items().iter().zip(y.items()).enumerate() {
+                    compare_objects(ia, ib, &format!("{here}[{i}]."), out);
+                }
+            }
+            (Value::PixelSequence(x), Value::PixelSequence(y)) => {
+                if x.offset_table() != y.offset_table() || x.fragments() != y.fragments() {
+                    out.push(diff("dataset", format!("{here}: pixel fragments differ")));
+                }
+            }
+            _ => out.push(diff("dataset", format!("{here}: value kinds differ"))),
+        }
+    }
+}
+
+/// Pairs the stored files of the two receivers by path shape and media storage instance UID,
+/// and compares stored path sets and the contents of each pair.
+pub(crate) fn compare_trees(
+    ours_root: &Path,
+    theirs_root: &Path,
+    naming: Naming,
+    bit_preserving: bool,
+    out: &mut Vec<Difference>,
+) {
+    let index = |root: &Path| -> BTreeMap<(String, String), Vec<PathBuf>> {
+        let mut map: BTreeMap<(String, String), Vec<PathBuf>> = BTreeMap::new();
+        for rel in stored_files(root) {
+            let path = root.join(&rel);
+            let uid = std::fs::read(&path)
+                .ok()
+                .and_then(|b| read_meta(&b))
+                .and_then(|(m, _)| m.get(&0x0003).map(|v| show(v)))
+                .unwrap_or_default();
+            map.entry((path_key(&rel, naming), uid))
+                .or_default()
+                .push(path);
+        }
+        map
+    };
+    let ours = index(ours_root);
+    let theirs = index(theirs_root);
+    for (key, paths) in &theirs {
+        match ours.get(key) {
+            None => out.push(diff(
+                "stored-paths",
+                format!(
+                    "dcmrecv stored {} (instance {}), ours did not",
+                    key.0, key.1
+                ),
+            )),
+            Some(mine) if mine.len() != paths.len() => out.push(diff(
+                "stored-paths",
+                format!("{}: {} files vs {}", key.0, mine.len(), paths.len()),
+            )),
+            Some(mine) => {
+                for (p, q) in mine.iter().zip(paths) {
+                    compare_files(p, q, bit_preserving, out);
+                }
+            }
+        }
+    }
+    for key in ours.keys().filter(|k| !theirs.contains_key(*k)) {
+        out.push(diff(
+            "stored-paths",
+            format!(
+                "ours stored {} (instance {}), dcmrecv did not",
+                key.0, key.1
+            ),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_keys_hide_unique_parts() {
+        assert_eq!(
+            path_key(
+                "CT.X.1.2.276.0.7230010.3.1.4.1.2.3.4.dcm",
+                Naming::UniqueUid
+            ),
+            "CT.X.*.dcm"
+        );
+        assert_eq!(path_key("CT.X.2.25.1234", Naming::UniqueUid), "CT.X.*");
+        assert_eq!(
+            path_key(
+                "data/2020/01/15/CT_6b0919552dd736c4.dcm",
+                Naming::ShortUnique
+            ),
+            "data/2020/01/15/CT_*.dcm"
+        );
+        assert_eq!(
+            path_key("20261127054702.821628.CT.xyz", Naming::SystemTime),
+            "*.CT.xyz"
+        );
+        assert_eq!(path_key("CT.1.2.3", Naming::Default), "CT.1.2.3");
+    }
+
+    #[test]
+    fn meta_reader_reads_a_group() {
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        // (0002,0010) UI "1.2\0"
+        f.extend_from_slice(&[
+            0x02, 0x00, 0x10, 0x00, b'U', b'I', 4, 0, b'1', b'.', b'2', 0,
+        ]);
+        f.extend_from_slice(&[0x08, 0x00, 0x16, 0x00]);
+        let (meta, off) = read_meta(&f).unwrap();
+        assert_eq!(show(&meta[&0x0010]), "1.2");
+        assert_eq!(off, 144);
+    }
+}
