@@ -1,9 +1,11 @@
 //! Project automation for dcmrecv-rs, run as `cargo xtask <command>`.
 //!
 //! - `ci`: everything CI checks, in order (format, lints, tests, docs).
+//! - `bench`: side-by-side benchmarks against the real dcmrecv.
 //! - `conformance`: differential testing against the real `/usr/bin/dcmrecv`.
 //! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
 
+mod bench;
 mod ci;
 mod conformance;
 mod shell;
@@ -17,6 +19,8 @@ usage: cargo xtask <command>
 
 commands:
   ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings
+  bench         ours vs the real dcmrecv: throughput, CPU, peak RSS (--quick for a short run,
+                --runs N, --files N, --large-mib N, --huge-mib N, --ours PATH)
   conformance   differential run against the real /usr/bin/dcmrecv (reduced matrix;
                 --full for the whole matrix, --ours PATH to test another binary)
 ";
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::main(&args[1..]),
+        Some("bench") => bench::main(&args[1..]),
         Some("conformance") => conformance::main(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
