@@ -550,3 +550,557 @@ fn at_section(supersection: &str, section: &Section) -> Option<Location> {
 pub fn load_scp_profile(path: impl AsRef<Path>, name: &str) -> Result<Profile, Error> {
     AsconfigFile::open(path)?.scp_profile(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+    use std::fmt::Write as _;
+
+    /// A `[[TransferSyntaxes]]` supersection with one `Uncompressed` list.
+    const TS: &str = "[[TransferSyntaxes]]\n[Uncompressed]\nTransferSyntax1 = LittleEndianExplicit\nTransferSyntax2 = LittleEndianImplicit\n";
+    /// A `[[PresentationContexts]]` supersection with one list `P` holding Verification.
+    const PC: &str = "[[PresentationContexts]]\n[P]\nPresentationContext1 = VerificationSOPClass\\Uncompressed\n";
+    /// A `[[Profiles]]` supersection with one profile `Default` using list `P`.
+    const PROF: &str = "[[Profiles]]\n[Default]\nPresentationContexts = P\n";
+
+    fn render_profile(p: &Profile) -> String {
+        let mut out = format!("profile {}\n", p.name());
+        for pc in p.presentation_contexts() {
+            writeln!(out, "  pc {} {:?}", pc.abstract_syntax, pc.transfer_syntaxes).unwrap();
+        }
+        for r in p.roles() {
+            writeln!(out, "  role {} {:?}", r.abstract_syntax, r.role).unwrap();
+        }
+        for e in p.extended_negotiation() {
+            writeln!(out, "  extneg {} {:02x?}", e.abstract_syntax, e.data).unwrap();
+        }
+        out
+    }
+
+    /// Parses `input`, selects the SCP profile `name`, and renders either the profile or the
+    /// error as `dcmrecv` would log it plus our `Display`.
+    fn check_scp(input: &str, name: &str, expect: Expect) {
+        let out = match AsconfigFile::parse(input.as_bytes(), "t.cfg")
+            .and_then(|f| f.scp_profile(name))
+        {
+            Ok(p) => render_profile(&p),
+            Err(e) => format!(
+                "E: {}\nF: cannot load association configuration: {}\n{}\n",
+                e.dcmtk_error_message().unwrap_or_else(|| "(none)".into()),
+                e.dcmtk_reason(),
+                e
+            ),
+        };
+        expect.assert_eq(&out);
+    }
+
+    fn check(input: &str, expect: Expect) {
+        check_scp(input, "default", expect);
+    }
+
+    #[test]
+    fn minimal_profile() {
+        check(
+            &format!("{TS}{PC}{PROF}"),
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+            "#]],
+        );
+    }
+
+    #[test]
+    fn missing_supersections() {
+        check(
+            "",
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: cannot find section [[TRANSFERSYNTAXES]] in config file
+                F: cannot load association configuration: cannot find section [[TRANSFERSYNTAXES]] in config file
+                t.cfg: cannot find section [[TRANSFERSYNTAXES]] in config file
+            "#]],
+        );
+        check(
+            TS,
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: cannot find section [[PRESENTATIONCONTEXTS]] in config file
+                F: cannot load association configuration: cannot find section [[PRESENTATIONCONTEXTS]] in config file
+                t.cfg: cannot find section [[PRESENTATIONCONTEXTS]] in config file
+            "#]],
+        );
+        check(
+            &format!("{TS}{PC}"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: cannot find section [[PROFILES]] in config file
+                F: cannot load association configuration: cannot find section [[PROFILES]] in config file
+                t.cfg: cannot find section [[PROFILES]] in config file
+            "#]],
+        );
+    }
+
+    #[test]
+    fn invalid_transfer_syntax() {
+        for value in [
+            "littleendianexplicit",
+            "LittleEndianExplicit   ",
+            "LittleEndianExplicit # c",
+            "=1.2",
+            "",
+        ] {
+            let err = AsconfigFile::parse(
+                format!("[[TransferSyntaxes]]\n[U]\n\nTransferSyntax1 = {value}\n").as_bytes(),
+                "t.cfg",
+            )
+            .unwrap_err();
+            assert_eq!(
+                err.dcmtk_reason(),
+                format!("not a valid transfer syntax UID: {value}")
+            );
+            assert_eq!(err.line(), Some(4));
+            assert_eq!(err.key(), Some("TRANSFERSYNTAX1"));
+            assert_eq!(err.value(), Some(value));
+        }
+        check(
+            "[[TransferSyntaxes]]\n[Uncompressed]\nTransferSyntax1 = LittleEndianImplicit\n  TransferSyntax2 = LittleEndianExplicit\n",
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: not a valid transfer syntax UID: LittleEndianImplicit
+                TransferSyntax2 = LittleEndianExplicit
+                F: cannot load association configuration: not a valid transfer syntax UID: LittleEndianImplicit
+                TransferSyntax2 = LittleEndianExplicit
+                t.cfg:3: not a valid transfer syntax UID: LittleEndianImplicit
+                TransferSyntax2 = LittleEndianExplicit (key TRANSFERSYNTAX1 in [[TRANSFERSYNTAXES]] [UNCOMPRESSED])
+            "#]],
+        );
+    }
+
+    #[test]
+    fn presentation_context_errors() {
+        let pc = |value: &str| format!("{TS}[[PresentationContexts]]\n[P]\nPresentationContext1 = {value}\n{PROF}");
+        check(
+            &pc("VerificationSOPClass"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: syntax error: missing '\' in entry PRESENTATIONCONTEXT1 in config file
+                F: cannot load association configuration: syntax error: missing '\' in entry PRESENTATIONCONTEXT1 in config file
+                t.cfg:7: syntax error: missing '\' in entry PRESENTATIONCONTEXT1 in config file (key PRESENTATIONCONTEXT1 = "VerificationSOPClass" in [[PRESENTATIONCONTEXTS]] [P])
+            "#]],
+        );
+        check(
+            &pc("VerificationSOPClass\\Uncompressed\\x"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: transfer syntax key undefined: UNCOMPRESSED\X
+                F: cannot load association configuration: transfer syntax key undefined: UNCOMPRESSED\X
+                t.cfg:7: transfer syntax key undefined: UNCOMPRESSED\X (key PRESENTATIONCONTEXT1 = "VerificationSOPClass\\Uncompressed\\x" in [[PRESENTATIONCONTEXTS]] [P])
+            "#]],
+        );
+        check(
+            &pc("VerificationSOPClass \\Uncompressed"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: not a valid abstract syntax UID: VerificationSOPClass 
+                F: cannot load association configuration: not a valid abstract syntax UID: VerificationSOPClass 
+                t.cfg:7: not a valid abstract syntax UID: VerificationSOPClass  (key PRESENTATIONCONTEXT1 = "VerificationSOPClass \\Uncompressed" in [[PRESENTATIONCONTEXTS]] [P])
+            "#]],
+        );
+        check(
+            &pc("\\Uncompressed"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: Illegal call, perhaps wrong parameters
+                F: cannot load association configuration: Illegal call, perhaps wrong parameters
+                t.cfg:7: Illegal call, perhaps wrong parameters (key PRESENTATIONCONTEXT1 = "\\Uncompressed" in [[PRESENTATIONCONTEXTS]] [P])
+            "#]],
+        );
+        check(
+            &pc("1.2\\"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: transfer syntax key undefined: 
+                F: cannot load association configuration: transfer syntax key undefined: 
+                t.cfg:7: transfer syntax key undefined:  (key PRESENTATIONCONTEXT1 = "1.2\\" in [[PRESENTATIONCONTEXTS]] [P])
+            "#]],
+        );
+        // The list-name part loses whitespace and is upper-cased.
+        check(
+            &pc("=VerificationSOPClass\\ un Compressed "),
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+            "#]],
+        );
+    }
+
+    #[test]
+    fn empty_list_names_are_illegal_calls() {
+        // A presentation context list called `[...]` (stored as the empty name).
+        check(
+            &format!("{TS}[[PresentationContexts]]\n[...]\nPresentationContext1 = 1.2\\Uncompressed\n{PROF}"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: Illegal call, perhaps wrong parameters
+                F: cannot load association configuration: Illegal call, perhaps wrong parameters
+                t.cfg:7: Illegal call, perhaps wrong parameters (key PRESENTATIONCONTEXT1 = "1.2\\Uncompressed" in [[PRESENTATIONCONTEXTS]] [])
+            "#]],
+        );
+        // A transfer syntax list with an empty name is fine until a context uses it.
+        check(
+            &format!("[[TransferSyntaxes]]\n[..]\nTransferSyntax1 = 1.2\n[Uncompressed]\nTransferSyntax1 = 1.2\n{PC}{PROF}"),
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2"]
+            "#]],
+        );
+        check(
+            "[[TransferSyntaxes]]\n[..]\nTransferSyntax1 = 1.2\n[[PresentationContexts]]\n[P]\nPresentationContext1 = 1.2\\\n[[Profiles]]\n[Default]\nPresentationContexts = P\n",
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: Illegal call, perhaps wrong parameters
+                F: cannot load association configuration: Illegal call, perhaps wrong parameters
+                t.cfg:6: Illegal call, perhaps wrong parameters (key PRESENTATIONCONTEXT1 = "1.2\\" in [[PRESENTATIONCONTEXTS]] [P])
+            "#]],
+        );
+    }
+
+    fn many_contexts(n: usize) -> String {
+        (1..=n)
+            .map(|i| format!("PresentationContext{i} = 1.2.3.{i}\\Uncompressed\n"))
+            .collect()
+    }
+
+    #[test]
+    fn presentation_context_limit() {
+        let ok = format!("{TS}[[PresentationContexts]]\n[P]\n{}{PROF}", many_contexts(128));
+        let file = AsconfigFile::parse(ok.as_bytes(), "t.cfg").unwrap();
+        assert_eq!(file.scp_profile("Default").unwrap().presentation_contexts().len(), 128);
+
+        let too_many = format!("{TS}[[PresentationContexts]]\n[P]\n{}{PROF}", many_contexts(129));
+        let err = AsconfigFile::parse(too_many.as_bytes(), "t.cfg").unwrap_err();
+        assert_eq!(
+            err.dcmtk_reason(),
+            "presentation context list too long (> 128 entries): P"
+        );
+        assert_eq!(err.key(), Some("PRESENTATIONCONTEXT129"));
+        assert_eq!(err.line(), Some(6 + 129));
+
+        // Duplicate sections are concatenated, and count together.
+        let split = format!(
+            "{TS}[[PresentationContexts]]\n[P]\n{}[Q]\nPresentationContext1 = 1.2\\Uncompressed\n[P]\n{}{PROF}",
+            many_contexts(100),
+            (1..=29)
+                .map(|i| format!("PresentationContext{i} = 1.3.{i}\\Uncompressed\n"))
+                .collect::<String>()
+        );
+        let err = AsconfigFile::parse(split.as_bytes(), "t.cfg").unwrap_err();
+        assert_eq!(
+            err.dcmtk_reason(),
+            "presentation context list too long (> 128 entries): P"
+        );
+        assert_eq!(err.key(), Some("PRESENTATIONCONTEXT29"));
+
+        // An invalid abstract syntax in the 129th entry is reported first.
+        let bad = format!(
+            "{TS}[[PresentationContexts]]\n[P]\n{}PresentationContext129 = Foo\\Uncompressed\n{PROF}",
+            many_contexts(128)
+        );
+        let err = AsconfigFile::parse(bad.as_bytes(), "t.cfg").unwrap_err();
+        assert_eq!(err.dcmtk_reason(), "not a valid abstract syntax UID: Foo");
+    }
+
+    #[test]
+    fn role_errors() {
+        let roles = |r: &str| {
+            format!("{TS}{PC}[[SCPSCURoleSelection]]\n[R]\n{r}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = R\n")
+        };
+        check(
+            &roles("Role1 = VerificationSOPClass\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: syntax error: missing '\' in entry ROLE1 in config file
+                F: cannot load association configuration: syntax error: missing '\' in entry ROLE1 in config file
+                t.cfg:10: syntax error: missing '\' in entry ROLE1 in config file (key ROLE1 = "VerificationSOPClass" in [[SCPSCUROLESELECTION]] [R])
+            "#]],
+        );
+        // No whitespace removal in the role part; the role check comes before the UID check.
+        check(
+            &roles("Role1 = Foo\\ SCP\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: syntax error: unknown role key in entry ROLE1 in config file
+                F: cannot load association configuration: syntax error: unknown role key in entry ROLE1 in config file
+                t.cfg:10: syntax error: unknown role key in entry ROLE1 in config file (key ROLE1 = "Foo\\ SCP" in [[SCPSCUROLESELECTION]] [R])
+            "#]],
+        );
+        check(
+            &roles("Role1 = Foo\\scp\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: not a valid abstract syntax UID: Foo
+                F: cannot load association configuration: not a valid abstract syntax UID: Foo
+                t.cfg:10: not a valid abstract syntax UID: Foo (key ROLE1 = "Foo\\scp" in [[SCPSCUROLESELECTION]] [R])
+            "#]],
+        );
+        check(
+            &roles("Role1 = VerificationSOPClass\\SCP\nRole2 = 1.2.840.10008.1.1\\scu\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: role selection defined twice for abstract syntax UID: 1.2.840.10008.1.1
+                F: cannot load association configuration: role selection defined twice for abstract syntax UID: 1.2.840.10008.1.1
+                t.cfg:11: role selection defined twice for abstract syntax UID: 1.2.840.10008.1.1 (key ROLE2 = "1.2.840.10008.1.1\\scu" in [[SCPSCUROLESELECTION]] [R])
+            "#]],
+        );
+        check(
+            &roles("Role1 = 1.2.3\\SCP\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: abstract syntax defined in role selection list 'R' but not in presentation context list 'P': 1.2.3
+                F: cannot load association configuration: abstract syntax defined in role selection list 'R' but not in presentation context list 'P': 1.2.3
+                t.cfg:14: abstract syntax defined in role selection list 'R' but not in presentation context list 'P': 1.2.3 (key SCPSCUROLESELECTION = "R" in [[PROFILES]] [DEFAULT])
+            "#]],
+        );
+        check(
+            &roles("Role1 = VerificationSOPClass\\both\n"),
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+                  role 1.2.840.10008.1.1 Both
+            "#]],
+        );
+        check(
+            &format!("{TS}{PC}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = nope\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: role selection key undefined: NOPE
+                F: cannot load association configuration: role selection key undefined: NOPE
+                t.cfg:11: role selection key undefined: NOPE (key SCPSCUROLESELECTION = "nope" in [[PROFILES]] [DEFAULT])
+            "#]],
+        );
+    }
+
+    #[test]
+    fn extended_negotiation_errors() {
+        let ext = |e: &str| {
+            format!("{TS}{PC}[[ExtendedNegotiation]]\n[E]\n{e}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = E\n")
+        };
+        check(
+            &ext("ExtendedNegotiation1 = Foo01\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: syntax error: missing '\' in entry EXTENDEDNEGOTIATION1 in config file
+                F: cannot load association configuration: syntax error: missing '\' in entry EXTENDEDNEGOTIATION1 in config file
+                t.cfg:10: syntax error: missing '\' in entry EXTENDEDNEGOTIATION1 in config file (key EXTENDEDNEGOTIATION1 = "Foo01" in [[EXTENDEDNEGOTIATION]] [E])
+            "#]],
+        );
+        check(
+            &ext("ExtendedNegotiation1 = VerificationSOPClass\\abc\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: parse error in extended negotiation data in entry EXTENDEDNEGOTIATION1 in config file
+                F: cannot load association configuration: parse error in extended negotiation data in entry EXTENDEDNEGOTIATION1 in config file
+                t.cfg:10: parse error in extended negotiation data in entry EXTENDEDNEGOTIATION1 in config file (key EXTENDEDNEGOTIATION1 = "VerificationSOPClass\\abc" in [[EXTENDEDNEGOTIATION]] [E])
+            "#]],
+        );
+        check(
+            &ext("ExtendedNegotiation1 = Foo\\0g\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: parse error in extended negotiation data in entry EXTENDEDNEGOTIATION1 in config file
+                F: cannot load association configuration: parse error in extended negotiation data in entry EXTENDEDNEGOTIATION1 in config file
+                t.cfg:10: parse error in extended negotiation data in entry EXTENDEDNEGOTIATION1 in config file (key EXTENDEDNEGOTIATION1 = "Foo\\0g" in [[EXTENDEDNEGOTIATION]] [E])
+            "#]],
+        );
+        check(
+            &ext("ExtendedNegotiation1 = VerificationSOPClass\\\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: Illegal call, perhaps wrong parameters
+                F: cannot load association configuration: Illegal call, perhaps wrong parameters
+                t.cfg:10: Illegal call, perhaps wrong parameters (key EXTENDEDNEGOTIATION1 = "VerificationSOPClass\\" in [[EXTENDEDNEGOTIATION]] [E])
+            "#]],
+        );
+        check(
+            &ext("ExtendedNegotiation1 = \\01\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: not a valid abstract syntax UID: 
+                F: cannot load association configuration: not a valid abstract syntax UID: 
+                t.cfg:10: not a valid abstract syntax UID:  (key EXTENDEDNEGOTIATION1 = "\\01" in [[EXTENDEDNEGOTIATION]] [E])
+            "#]],
+        );
+        check(
+            &ext("ExtendedNegotiation1 = VerificationSOPClass\\01\nExtendedNegotiation2 = =VerificationSOPClass\\02\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: extended negotiation defined twice for abstract syntax UID: =VerificationSOPClass
+                F: cannot load association configuration: extended negotiation defined twice for abstract syntax UID: =VerificationSOPClass
+                t.cfg:11: extended negotiation defined twice for abstract syntax UID: =VerificationSOPClass (key EXTENDEDNEGOTIATION2 = "=VerificationSOPClass\\02" in [[EXTENDEDNEGOTIATION]] [E])
+            "#]],
+        );
+        check(
+            &ext("ExtendedNegotiation1 = 1.2.3\\01\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: abstract syntax defined in role selection list 'E' but not in presentation context list 'P': 1.2.3
+                F: cannot load association configuration: abstract syntax defined in role selection list 'E' but not in presentation context list 'P': 1.2.3
+                t.cfg:14: abstract syntax defined in role selection list 'E' but not in presentation context list 'P': 1.2.3 (key EXTENDEDNEGOTIATION = "E" in [[PROFILES]] [DEFAULT])
+            "#]],
+        );
+        check(
+            &format!("{TS}{PC}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = nope\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: extended negotiation key undefined: NOPE
+                F: cannot load association configuration: extended negotiation key undefined: NOPE
+                t.cfg:11: extended negotiation key undefined: NOPE (key EXTENDEDNEGOTIATION = "nope" in [[PROFILES]] [DEFAULT])
+            "#]],
+        );
+        check(
+            &ext("ExtendedNegotiation1 = VerificationSOPClass\\00fFA0\n"),
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+                  extneg 1.2.840.10008.1.1 [00, ff, a0]
+            "#]],
+        );
+    }
+
+    #[test]
+    fn extended_negotiation_length_limit() {
+        let ext = |bytes: usize| {
+            format!("{TS}{PC}[[ExtendedNegotiation]]\n[E]\nExtendedNegotiation1 = Foo\\{}\n[[Profiles]]\n[Default]\nPresentationContexts = P\n", "ab".repeat(bytes))
+        };
+        // DCMTK 3.6.7 accepts at most 1023 bytes: the length check runs before the UID check.
+        let err = AsconfigFile::parse(ext(1024).as_bytes(), "t.cfg").unwrap_err();
+        assert_eq!(
+            err.dcmtk_reason(),
+            "extended negotiation data too long, cannot handle > 1024 bytes in entry EXTENDEDNEGOTIATION1 in config file"
+        );
+        let err = AsconfigFile::parse(ext(1023).as_bytes(), "t.cfg").unwrap_err();
+        assert_eq!(err.dcmtk_reason(), "not a valid abstract syntax UID: Foo");
+    }
+
+    #[test]
+    fn profile_errors() {
+        check(
+            &format!("{TS}{PC}[[Profiles]]\n[Default]\nFoo = P\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: no PRESENTATIONCONTEXTS  entry in section DEFAULT in config file
+                F: cannot load association configuration: no PRESENTATIONCONTEXTS  entry in section DEFAULT in config file
+                t.cfg:9: no PRESENTATIONCONTEXTS  entry in section DEFAULT in config file (section [[PROFILES]] [DEFAULT])
+            "#]],
+        );
+        check(
+            &format!("{TS}{PC}[[Profiles]]\n[Default]\nPresentationContexts = nope\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: presentation context key undefined: NOPE
+                F: cannot load association configuration: presentation context key undefined: NOPE
+                t.cfg:10: presentation context key undefined: NOPE (key PRESENTATIONCONTEXTS = "nope" in [[PROFILES]] [DEFAULT])
+            "#]],
+        );
+        check(
+            &format!("{TS}{PC}{PROF}[default]\nPresentationContexts = P\n"),
+            expect![[r#"
+                E: Unable to parse association configuration file: t.cfg: two profiles defined for key: P
+                F: cannot load association configuration: two profiles defined for key: P
+                t.cfg:11: two profiles defined for key: P (section [[PROFILES]] [DEFAULT])
+            "#]],
+        );
+    }
+
+    #[test]
+    fn profile_selection() {
+        let text = format!("{TS}{PC}[[Profiles]]\n[my.profile]\nPresentationContexts = P\n[Pri vate]\nPresentationContexts = P\n");
+        let file = AsconfigFile::parse(text.as_bytes(), "t.cfg").unwrap();
+        assert_eq!(file.profile_names().collect::<Vec<_>>(), ["MYPROFILE", "PRIVATE"]);
+        assert_eq!(file.scp_profile(" pri vate ").unwrap().name(), "PRIVATE");
+        assert_eq!(file.scp_profile("myprofile").unwrap().name(), "MYPROFILE");
+        assert_eq!(file.profile("MyProfile").unwrap().name(), "MYPROFILE");
+        check_scp(
+            &text,
+            "my.profile",
+            expect![[r#"
+                E: No association profile named "my.profile" in association configuration, did you forget to add presentation contexts?
+                F: cannot load association configuration: Invalid or non-existing SCP Association Profile
+                t.cfg: no association profile named "my.profile" (looked up as "MY.PROFILE"; profiles: MYPROFILE, PRIVATE)
+            "#]],
+        );
+        check_scp(
+            &text,
+            "",
+            expect![[r#"
+                E: (none)
+                F: cannot load association configuration: Illegal parameter
+                t.cfg: the association profile name is empty
+            "#]],
+        );
+        check_scp(
+            &text,
+            "   ",
+            expect![[r#"
+                E: No association profile named "   " in association configuration, did you forget to add presentation contexts?
+                F: cannot load association configuration: Invalid or non-existing SCP Association Profile
+                t.cfg: no association profile named "   " (looked up as ""; profiles: MYPROFILE, PRIVATE)
+            "#]],
+        );
+        let err = file.scp_profile("nope").unwrap_err();
+        assert!(err.is_profile_selection());
+        assert_eq!(err.path(), Path::new("t.cfg"));
+    }
+
+    #[test]
+    fn scp_validity_check() {
+        let text = format!(
+            "{TS}{PC}PresentationContext2 = 1.2.840.10008.1.1\\Uncompressed\n{PROF}"
+        );
+        check(
+            &text,
+            expect![[r#"
+                E: The association profile named "default" is not a valid SCP association profile
+                F: cannot load association configuration: Invalid or non-existing SCP Association Profile
+                t.cfg:8: the association profile named "default" is not a valid SCP profile: abstract syntax 1.2.840.10008.1.1 appears twice in presentation context list P
+            "#]],
+        );
+        // The same profile is fine for an SCU.
+        let file = AsconfigFile::parse(text.as_bytes(), "t.cfg").unwrap();
+        assert_eq!(file.profile("default").unwrap().presentation_contexts().len(), 2);
+    }
+
+    #[test]
+    fn numbered_keys_stop_at_first_gap_and_first_duplicate_wins() {
+        check(
+            "[[TransferSyntaxes]]\n[U]\nTransferSyntax1 = LittleEndianImplicit\nTransferSyntax1 = Garbage\nTransferSyntax3 = Garbage\nTransferSyntax02 = Garbage\n[[PresentationContexts]]\n[P]\nPresentationContext1 = VerificationSOPClass\\U\n[[Profiles]]\n[Default]\nPresentationContexts = P\n",
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2"]
+            "#]],
+        );
+    }
+
+    #[test]
+    fn duplicate_sections_concatenate_and_duplicate_supersections_are_ignored() {
+        check(
+            &format!("{TS}[[TransferSyntaxes]]\n[Other]\nTransferSyntax1 = Garbage\n{PC}[[PresentationContexts]]\n[P]\nPresentationContext1 = Garbage\n[[TransferSyntaxes]]\n[Uncompressed]\nTransferSyntax1 = BigEndianExplicit\n{PROF}"),
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+            "#]],
+        );
+        check(
+            &format!("{TS}[Uncompressed]\nTransferSyntax1 = BigEndianExplicit\n{PC}[P]\nPresentationContext1 = CTImageStorage\\uncompressed\n{PROF}"),
+            expect![[r#"
+                profile DEFAULT
+                  pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"]
+                  pc 1.2.840.10008.5.1.4.1.1.2 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"]
+            "#]],
+        );
+    }
+
+    #[test]
+    fn open_errors() {
+        let err = AsconfigFile::open("/nonexistent/x.cfg").unwrap_err();
+        assert_eq!(
+            err.dcmtk_error_message().unwrap(),
+            "Unable to parse association configuration file: /nonexistent/x.cfg: unable to open configuration file: /nonexistent/x.cfg"
+        );
+        assert_eq!(
+            err.dcmtk_reason(),
+            "unable to open configuration file: /nonexistent/x.cfg"
+        );
+        assert!(!err.is_profile_selection());
+        // A directory opens but reads as empty, as with DCMTK's fopen/getc.
+        let dir = std::env::temp_dir();
+        let err = AsconfigFile::open(&dir).unwrap_err();
+        assert_eq!(
+            err.dcmtk_reason(),
+            "cannot find section [[TRANSFERSYNTAXES]] in config file"
+        );
+    }
+
+    #[test]
+    fn decode_hex_rules() {
+        assert_eq!(decode_hex(b""), Some(vec![]));
+        assert_eq!(decode_hex(b"0aFf"), Some(vec![0x0a, 0xff]));
+        assert_eq!(decode_hex(b"0a "), None);
+        assert_eq!(decode_hex(b"+1"), None);
+        assert_eq!(decode_hex(b"\xc3\xa9"), None);
+    }
+}
