@@ -250,7 +250,7 @@ impl fmt::Display for ParseReason {
 }
 
 /// Renders a parse error for an operator: file, line, DCMTK's reason, then where it was found.
-fn render_parse(path: &Path, location: &Option<Location>, reason: &ParseReason) -> String {
+fn render_parse(path: &Path, location: Option<&Location>, reason: &ParseReason) -> String {
     let text = reason.dcmtk_text();
     let Some(loc) = location else {
         return format!("{}: {text}", path.display());
@@ -259,7 +259,11 @@ fn render_parse(path: &Path, location: &Option<Location>, reason: &ParseReason) 
     if let Some(key) = &loc.key {
         out.push_str("key ");
         out.push_str(key);
-        if let Some(value) = loc.value.as_deref().filter(|v| !text.ends_with(*v) || v.is_empty()) {
+        if let Some(value) = loc
+            .value
+            .as_deref()
+            .filter(|v| !text.ends_with(*v) || v.is_empty())
+        {
             out.push_str(&format!(" = {value:?}"));
         }
         out.push_str(" in ");
@@ -288,14 +292,14 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file was read but DCMTK would reject it while loading.
-    #[snafu(display("{}", render_parse(path, location, reason)))]
+    #[snafu(display("{}", render_parse(path, location.as_deref(), reason)))]
     ParseFile {
         /// The path as given.
         path: PathBuf,
         /// Where the error was found, when it concerns one entry or section.
-        location: Option<Location>,
+        location: Option<Box<Location>>,
         /// What is wrong, with DCMTK's reason text as `Display`.
-        reason: ParseReason,
+        reason: Box<ParseReason>,
     },
     /// The profile name was empty (after removing whitespace nothing may remain, but the name
     /// as typed must not be empty).
@@ -355,7 +359,7 @@ impl Error {
     /// Where a parse error was found, if it concerns one entry or section.
     pub fn location(&self) -> Option<&Location> {
         match self {
-            Error::ParseFile { location, .. } => location.as_ref(),
+            Error::ParseFile { location, .. } => location.as_deref(),
             _ => None,
         }
     }
@@ -363,7 +367,7 @@ impl Error {
     /// The 1-based line at fault, when there is one.
     pub fn line(&self) -> Option<usize> {
         match self {
-            Error::ParseFile { location, .. } => location.as_ref().map(Location::line),
+            Error::ParseFile { location, .. } => location.as_deref().map(Location::line),
             Error::CheckScpProfile { line, .. } => Some(*line),
             _ => None,
         }

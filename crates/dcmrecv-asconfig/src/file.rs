@@ -207,7 +207,11 @@ impl AsconfigFile {
         for item in self.pc_lists.get(&entry.pc_list).into_iter().flatten() {
             profile = profile.with_presentation_context(PresentationContext {
                 abstract_syntax: item.abstract_syntax.clone(),
-                transfer_syntaxes: self.ts_lists.get(&item.ts_list).cloned().unwrap_or_default(),
+                transfer_syntaxes: self
+                    .ts_lists
+                    .get(&item.ts_list)
+                    .cloned()
+                    .unwrap_or_default(),
             });
         }
         if let Some(list) = &entry.role_list {
@@ -228,8 +232,8 @@ impl AsconfigFile {
     fn fail<T>(&self, location: Option<Location>, reason: ParseReason) -> Result<T, Error> {
         Err(Error::ParseFile {
             path: self.path.clone(),
-            location,
-            reason,
+            location: location.map(Box::new),
+            reason: Box::new(reason),
         })
     }
 
@@ -567,7 +571,12 @@ mod tests {
     fn render_profile(p: &Profile) -> String {
         let mut out = format!("profile {}\n", p.name());
         for pc in p.presentation_contexts() {
-            writeln!(out, "  pc {} {:?}", pc.abstract_syntax, pc.transfer_syntaxes).unwrap();
+            writeln!(
+                out,
+                "  pc {} {:?}",
+                pc.abstract_syntax, pc.transfer_syntaxes
+            )
+            .unwrap();
         }
         for r in p.roles() {
             writeln!(out, "  role {} {:?}", r.abstract_syntax, r.role).unwrap();
@@ -675,7 +684,9 @@ mod tests {
 
     #[test]
     fn presentation_context_errors() {
-        let pc = |value: &str| format!("{TS}[[PresentationContexts]]\n[P]\nPresentationContext1 = {value}\n{PROF}");
+        let pc = |value: &str| {
+            format!("{TS}[[PresentationContexts]]\n[P]\nPresentationContext1 = {value}\n{PROF}")
+        };
         check(
             &pc("VerificationSOPClass"),
             expect![[r#"
@@ -730,7 +741,9 @@ mod tests {
     fn empty_list_names_are_illegal_calls() {
         // A presentation context list called `[...]` (stored as the empty name).
         check(
-            &format!("{TS}[[PresentationContexts]]\n[...]\nPresentationContext1 = 1.2\\Uncompressed\n{PROF}"),
+            &format!(
+                "{TS}[[PresentationContexts]]\n[...]\nPresentationContext1 = 1.2\\Uncompressed\n{PROF}"
+            ),
             expect![[r#"
                 E: Unable to parse association configuration file: t.cfg: Illegal call, perhaps wrong parameters
                 F: cannot load association configuration: Illegal call, perhaps wrong parameters
@@ -739,7 +752,9 @@ mod tests {
         );
         // A transfer syntax list with an empty name is fine until a context uses it.
         check(
-            &format!("[[TransferSyntaxes]]\n[..]\nTransferSyntax1 = 1.2\n[Uncompressed]\nTransferSyntax1 = 1.2\n{PC}{PROF}"),
+            &format!(
+                "[[TransferSyntaxes]]\n[..]\nTransferSyntax1 = 1.2\n[Uncompressed]\nTransferSyntax1 = 1.2\n{PC}{PROF}"
+            ),
             expect![[r#"
                 profile DEFAULT
                   pc 1.2.840.10008.1.1 ["1.2"]
@@ -763,11 +778,23 @@ mod tests {
 
     #[test]
     fn presentation_context_limit() {
-        let ok = format!("{TS}[[PresentationContexts]]\n[P]\n{}{PROF}", many_contexts(128));
+        let ok = format!(
+            "{TS}[[PresentationContexts]]\n[P]\n{}{PROF}",
+            many_contexts(128)
+        );
         let file = AsconfigFile::parse(ok.as_bytes(), "t.cfg").unwrap();
-        assert_eq!(file.scp_profile("Default").unwrap().presentation_contexts().len(), 128);
+        assert_eq!(
+            file.scp_profile("Default")
+                .unwrap()
+                .presentation_contexts()
+                .len(),
+            128
+        );
 
-        let too_many = format!("{TS}[[PresentationContexts]]\n[P]\n{}{PROF}", many_contexts(129));
+        let too_many = format!(
+            "{TS}[[PresentationContexts]]\n[P]\n{}{PROF}",
+            many_contexts(129)
+        );
         let err = AsconfigFile::parse(too_many.as_bytes(), "t.cfg").unwrap_err();
         assert_eq!(
             err.dcmtk_reason(),
@@ -803,7 +830,9 @@ mod tests {
     #[test]
     fn role_errors() {
         let roles = |r: &str| {
-            format!("{TS}{PC}[[SCPSCURoleSelection]]\n[R]\n{r}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = R\n")
+            format!(
+                "{TS}{PC}[[SCPSCURoleSelection]]\n[R]\n{r}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = R\n"
+            )
         };
         check(
             &roles("Role1 = VerificationSOPClass\n"),
@@ -855,7 +884,9 @@ mod tests {
             "#]],
         );
         check(
-            &format!("{TS}{PC}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = nope\n"),
+            &format!(
+                "{TS}{PC}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = nope\n"
+            ),
             expect![[r#"
                 E: Unable to parse association configuration file: t.cfg: role selection key undefined: NOPE
                 F: cannot load association configuration: role selection key undefined: NOPE
@@ -867,7 +898,9 @@ mod tests {
     #[test]
     fn extended_negotiation_errors() {
         let ext = |e: &str| {
-            format!("{TS}{PC}[[ExtendedNegotiation]]\n[E]\n{e}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = E\n")
+            format!(
+                "{TS}{PC}[[ExtendedNegotiation]]\n[E]\n{e}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = E\n"
+            )
         };
         check(
             &ext("ExtendedNegotiation1 = Foo01\n"),
@@ -910,7 +943,9 @@ mod tests {
             "#]],
         );
         check(
-            &ext("ExtendedNegotiation1 = VerificationSOPClass\\01\nExtendedNegotiation2 = =VerificationSOPClass\\02\n"),
+            &ext(
+                "ExtendedNegotiation1 = VerificationSOPClass\\01\nExtendedNegotiation2 = =VerificationSOPClass\\02\n",
+            ),
             expect![[r#"
                 E: Unable to parse association configuration file: t.cfg: extended negotiation defined twice for abstract syntax UID: =VerificationSOPClass
                 F: cannot load association configuration: extended negotiation defined twice for abstract syntax UID: =VerificationSOPClass
@@ -926,7 +961,9 @@ mod tests {
             "#]],
         );
         check(
-            &format!("{TS}{PC}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = nope\n"),
+            &format!(
+                "{TS}{PC}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = nope\n"
+            ),
             expect![[r#"
                 E: Unable to parse association configuration file: t.cfg: extended negotiation key undefined: NOPE
                 F: cannot load association configuration: extended negotiation key undefined: NOPE
@@ -946,7 +983,10 @@ mod tests {
     #[test]
     fn extended_negotiation_length_limit() {
         let ext = |bytes: usize| {
-            format!("{TS}{PC}[[ExtendedNegotiation]]\n[E]\nExtendedNegotiation1 = Foo\\{}\n[[Profiles]]\n[Default]\nPresentationContexts = P\n", "ab".repeat(bytes))
+            format!(
+                "{TS}{PC}[[ExtendedNegotiation]]\n[E]\nExtendedNegotiation1 = Foo\\{}\n[[Profiles]]\n[Default]\nPresentationContexts = P\n",
+                "ab".repeat(bytes)
+            )
         };
         // DCMTK 3.6.7 accepts at most 1023 bytes: the length check runs before the UID check.
         let err = AsconfigFile::parse(ext(1024).as_bytes(), "t.cfg").unwrap_err();
@@ -988,9 +1028,14 @@ mod tests {
 
     #[test]
     fn profile_selection() {
-        let text = format!("{TS}{PC}[[Profiles]]\n[my.profile]\nPresentationContexts = P\n[Pri vate]\nPresentationContexts = P\n");
+        let text = format!(
+            "{TS}{PC}[[Profiles]]\n[my.profile]\nPresentationContexts = P\n[Pri vate]\nPresentationContexts = P\n"
+        );
         let file = AsconfigFile::parse(text.as_bytes(), "t.cfg").unwrap();
-        assert_eq!(file.profile_names().collect::<Vec<_>>(), ["MYPROFILE", "PRIVATE"]);
+        assert_eq!(
+            file.profile_names().collect::<Vec<_>>(),
+            ["MYPROFILE", "PRIVATE"]
+        );
         assert_eq!(file.scp_profile(" pri vate ").unwrap().name(), "PRIVATE");
         assert_eq!(file.scp_profile("myprofile").unwrap().name(), "MYPROFILE");
         assert_eq!(file.profile("MyProfile").unwrap().name(), "MYPROFILE");
@@ -1028,9 +1073,8 @@ mod tests {
 
     #[test]
     fn scp_validity_check() {
-        let text = format!(
-            "{TS}{PC}PresentationContext2 = 1.2.840.10008.1.1\\Uncompressed\n{PROF}"
-        );
+        let text =
+            format!("{TS}{PC}PresentationContext2 = 1.2.840.10008.1.1\\Uncompressed\n{PROF}");
         check(
             &text,
             expect![[r#"
@@ -1041,7 +1085,13 @@ mod tests {
         );
         // The same profile is fine for an SCU.
         let file = AsconfigFile::parse(text.as_bytes(), "t.cfg").unwrap();
-        assert_eq!(file.profile("default").unwrap().presentation_contexts().len(), 2);
+        assert_eq!(
+            file.profile("default")
+                .unwrap()
+                .presentation_contexts()
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -1058,14 +1108,18 @@ mod tests {
     #[test]
     fn duplicate_sections_concatenate_and_duplicate_supersections_are_ignored() {
         check(
-            &format!("{TS}[[TransferSyntaxes]]\n[Other]\nTransferSyntax1 = Garbage\n{PC}[[PresentationContexts]]\n[P]\nPresentationContext1 = Garbage\n[[TransferSyntaxes]]\n[Uncompressed]\nTransferSyntax1 = BigEndianExplicit\n{PROF}"),
+            &format!(
+                "{TS}[[TransferSyntaxes]]\n[Other]\nTransferSyntax1 = Garbage\n{PC}[[PresentationContexts]]\n[P]\nPresentationContext1 = Garbage\n[[TransferSyntaxes]]\n[Uncompressed]\nTransferSyntax1 = BigEndianExplicit\n{PROF}"
+            ),
             expect![[r#"
                 profile DEFAULT
                   pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
             "#]],
         );
         check(
-            &format!("{TS}[Uncompressed]\nTransferSyntax1 = BigEndianExplicit\n{PC}[P]\nPresentationContext1 = CTImageStorage\\uncompressed\n{PROF}"),
+            &format!(
+                "{TS}[Uncompressed]\nTransferSyntax1 = BigEndianExplicit\n{PC}[P]\nPresentationContext1 = CTImageStorage\\uncompressed\n{PROF}"
+            ),
             expect![[r#"
                 profile DEFAULT
                   pc 1.2.840.10008.1.1 ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"]

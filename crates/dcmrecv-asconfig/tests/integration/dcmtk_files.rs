@@ -31,7 +31,10 @@ fn assert_resolved(file: &AsconfigFile) {
 #[test]
 fn storescp_cfg() {
     let file = AsconfigFile::open(dcmtk_file("/etc/dcmtk/storescp.cfg")).unwrap();
-    assert_eq!(file.profile_names().collect::<Vec<_>>(), ["DEFAULT", "ALLDICOM"]);
+    assert_eq!(
+        file.profile_names().collect::<Vec<_>>(),
+        ["DEFAULT", "ALLDICOM"]
+    );
     assert_resolved(&file);
 
     let default = file.scp_profile("Default").unwrap();
@@ -39,13 +42,19 @@ fn storescp_cfg() {
     assert_eq!(pcs.len(), 128);
     // PC1: Verification with Uncompressed.
     assert_eq!(pcs[0].abstract_syntax, VERIFICATION);
-    assert_eq!(pcs[0].transfer_syntaxes, [EXPLICIT_LE, EXPLICIT_BE, IMPLICIT_LE]);
+    assert_eq!(
+        pcs[0].transfer_syntaxes,
+        [EXPLICIT_LE, EXPLICIT_BE, IMPLICIT_LE]
+    );
     // PC2-55: image classes with AnyTransferSyntax (21 entries, Deflated at position 18).
     for pc in &pcs[1..55] {
         assert_eq!(pc.transfer_syntaxes.len(), 21, "{}", pc.abstract_syntax);
         assert_eq!(pc.transfer_syntaxes[0], "1.2.840.10008.1.2.4.91");
         assert_eq!(pc.transfer_syntaxes[17], DEFLATED);
-        assert_eq!(pc.transfer_syntaxes[18..], [EXPLICIT_LE, EXPLICIT_BE, IMPLICIT_LE]);
+        assert_eq!(
+            pc.transfer_syntaxes[18..],
+            [EXPLICIT_LE, EXPLICIT_BE, IMPLICIT_LE]
+        );
     }
     // PC56-128: non-image classes with UncompressedOrZlib.
     for pc in &pcs[55..] {
@@ -56,7 +65,10 @@ fn storescp_cfg() {
             pc.abstract_syntax
         );
     }
-    assert_eq!(name_for_uid(&pcs[1].abstract_syntax), Some("BreastTomosynthesisImageStorage"));
+    assert_eq!(
+        name_for_uid(&pcs[1].abstract_syntax),
+        Some("BreastTomosynthesisImageStorage")
+    );
     assert!(default.roles().is_empty());
     assert!(default.extended_negotiation().is_empty());
 

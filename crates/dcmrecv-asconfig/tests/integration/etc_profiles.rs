@@ -53,9 +53,15 @@ fn storage_classes() -> Vec<SopClass> {
     for (uid, name) in [
         ("1.2.840.10008.5.1.4.1.1.2", "CT Image Storage"),
         ("1.2.840.10008.5.1.4.1.1.88.11", "Basic Text SR Storage"),
-        ("1.2.840.10008.5.1.4.1.1.9.1.1", "12-lead ECG Waveform Storage"),
+        (
+            "1.2.840.10008.5.1.4.1.1.9.1.1",
+            "12-lead ECG Waveform Storage",
+        ),
     ] {
-        assert!(out.iter().any(|c| c.uid == uid && c.name == name), "{name} missing");
+        assert!(
+            out.iter().any(|c| c.uid == uid && c.name == name),
+            "{name} missing"
+        );
     }
     out
 }
@@ -122,10 +128,16 @@ fn dcmrecv_cfg_covers_every_storage_class() {
         .collect();
     assert!(missing.is_empty(), "not covered: {missing:#?}");
     for uid in default.iter().chain(&images).chain(&others) {
-        assert!(uid == VERIFICATION || known.contains(uid.as_str()), "not a storage class: {uid}");
+        assert!(
+            uid == VERIFICATION || known.contains(uid.as_str()),
+            "not a storage class: {uid}"
+        );
     }
     // They split the classes: nothing is in both.
-    assert_eq!(images.intersection(&others).collect::<Vec<_>>(), [VERIFICATION]);
+    assert_eq!(
+        images.intersection(&others).collect::<Vec<_>>(),
+        [VERIFICATION]
+    );
     // Default is the list of classes in current use: no retired or trial ones.
     for c in &classes {
         if default.contains(&c.uid) {
@@ -151,9 +163,17 @@ fn dcmrecv_cfg_transfer_syntax_order() {
                 .find(|c| c.uid == pc.abstract_syntax)
                 .map_or("Verification", |c| c.name.as_str());
             // Uncompressed first, then Deflated and Big Endian, for every class.
-            assert_eq!(ts[..4], [EXPLICIT_LE, IMPLICIT_LE, DEFLATED, EXPLICIT_BE], "{name}");
+            assert_eq!(
+                ts[..4],
+                [EXPLICIT_LE, IMPLICIT_LE, DEFLATED, EXPLICIT_BE],
+                "{name}"
+            );
             let image = name.contains("Image Storage");
-            if !image && !name.contains("Map") && !name.contains("Segmentation") && !name.contains("Volume") {
+            if !image
+                && !name.contains("Map")
+                && !name.contains("Segmentation")
+                && !name.contains("Volume")
+            {
                 assert_eq!(ts.len(), 4, "{name} should not list encapsulated syntaxes");
                 continue;
             }
@@ -164,10 +184,27 @@ fn dcmrecv_cfg_transfer_syntax_order() {
                 continue;
             }
             // Lossless encapsulated before lossy, lossy before video.
-            let pos = |uid: &str| ts.iter().position(|t| t == uid).unwrap_or_else(|| panic!("{name}: {uid}"));
-            let lossless = ["1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90"];
-            let lossy = ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91"];
-            let video = ["1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.107"];
+            let pos = |uid: &str| {
+                ts.iter()
+                    .position(|t| t == uid)
+                    .unwrap_or_else(|| panic!("{name}: {uid}"))
+            };
+            let lossless = [
+                "1.2.840.10008.1.2.5",
+                "1.2.840.10008.1.2.4.70",
+                "1.2.840.10008.1.2.4.80",
+                "1.2.840.10008.1.2.4.90",
+            ];
+            let lossy = [
+                "1.2.840.10008.1.2.4.50",
+                "1.2.840.10008.1.2.4.81",
+                "1.2.840.10008.1.2.4.91",
+            ];
+            let video = [
+                "1.2.840.10008.1.2.4.100",
+                "1.2.840.10008.1.2.4.102",
+                "1.2.840.10008.1.2.4.107",
+            ];
             let last_lossless = lossless.iter().map(|u| pos(u)).max().unwrap();
             let first_lossy = lossy.iter().map(|u| pos(u)).min().unwrap();
             let last_lossy = lossy.iter().map(|u| pos(u)).max().unwrap();
@@ -179,7 +216,10 @@ fn dcmrecv_cfg_transfer_syntax_order() {
         }
     }
     // Symbolic names were used where DCMTK has them: the file resolves them to the same UIDs.
-    assert_eq!(name_for_uid("1.2.840.10008.1.2.4.70"), Some("JPEGLossless:Non-hierarchical-1stOrderPrediction"));
+    assert_eq!(
+        name_for_uid("1.2.840.10008.1.2.4.70"),
+        Some("JPEGLossless:Non-hierarchical-1stOrderPrediction")
+    );
 }
 
 #[test]

@@ -5,6 +5,11 @@
 //! - `etc_profiles`: the profiles we ship in `etc/`, their coverage, and DCMTK accepting them.
 //! - `robustness`: property tests: no panic on arbitrary bytes or on mutated valid files.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on unexpected errors, like the tests they serve"
+)]
+
 mod dcmtk_files;
 mod etc_profiles;
 mod oracle;

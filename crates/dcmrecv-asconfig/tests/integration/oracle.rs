@@ -4,10 +4,11 @@
 
 use std::fs;
 
-use crate::support::{Outcome, predict, run_dcmrecv};
+use crate::support::{predict, run_dcmrecv};
 
 const TS: &str = "[[TransferSyntaxes]]\n[Uncompressed]\nTransferSyntax1 = LittleEndianExplicit\nTransferSyntax2 = LittleEndianImplicit\n";
-const PC: &str = "[[PresentationContexts]]\n[P]\nPresentationContext1 = VerificationSOPClass\\Uncompressed\n";
+const PC: &str =
+    "[[PresentationContexts]]\n[P]\nPresentationContext1 = VerificationSOPClass\\Uncompressed\n";
 const PROF: &str = "[[Profiles]]\n[Default]\nPresentationContexts = P\n";
 
 fn pcs(n: usize, list: &str) -> String {
@@ -17,16 +18,22 @@ fn pcs(n: usize, list: &str) -> String {
 }
 
 fn roles(r: &str) -> String {
-    format!("{TS}{PC}[[SCPSCURoleSelection]]\n[R]\n{r}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = R\n")
+    format!(
+        "{TS}{PC}[[SCPSCURoleSelection]]\n[R]\n{r}[[Profiles]]\n[Default]\nPresentationContexts = P\nSCPSCURoleSelection = R\n"
+    )
 }
 
 fn extneg(e: &str) -> String {
-    format!("{TS}{PC}[[ExtendedNegotiation]]\n[E]\n{e}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = E\n")
+    format!(
+        "{TS}{PC}[[ExtendedNegotiation]]\n[E]\n{e}[[Profiles]]\n[Default]\nPresentationContexts = P\nExtendedNegotiation = E\n"
+    )
 }
 
 /// `(case name, file contents, profile name)`.
 fn cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
-    let s = |name: &'static str, text: String, profile: &'static str| (name, text.into_bytes(), profile);
+    let s = |name: &'static str, text: String, profile: &'static str| {
+        (name, text.into_bytes(), profile)
+    };
     vec![
         s("minimal", format!("{TS}{PC}{PROF}"), "default"),
         s("empty", String::new(), "default"),
@@ -103,7 +110,9 @@ fn our_parser_agrees_with_dcmrecv() {
         let ours = predict(&path, profile);
         let theirs = run_dcmrecv(&path, profile);
         if ours != theirs {
-            disagreements.push(format!("{name}:\n  ours:   {ours:?}\n  dcmrecv: {theirs:?}"));
+            disagreements.push(format!(
+                "{name}:\n  ours:   {ours:?}\n  dcmrecv: {theirs:?}"
+            ));
         }
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
@@ -115,5 +124,8 @@ fn missing_file_agrees_with_dcmrecv() {
     let path = dir.path().join("missing.cfg");
     assert_eq!(predict(&path, "default"), run_dcmrecv(&path, "default"));
     // A directory: DCMTK opens it and reads nothing.
-    assert_eq!(predict(dir.path(), "default"), run_dcmrecv(dir.path(), "default"));
+    assert_eq!(
+        predict(dir.path(), "default"),
+        run_dcmrecv(dir.path(), "default")
+    );
 }

@@ -11,7 +11,11 @@ fn exercise(bytes: &[u8]) {
     match AsconfigFile::parse(bytes, "fuzz.cfg") {
         Ok(file) => {
             let names: Vec<String> = file.profile_names().map(str::to_string).collect();
-            for name in names.iter().map(String::as_str).chain(["", " ", "default", "x.y"]) {
+            for name in names
+                .iter()
+                .map(String::as_str)
+                .chain(["", " ", "default", "x.y"])
+            {
                 for result in [file.profile(name), file.scp_profile(name)] {
                     match result {
                         Ok(p) => {
@@ -27,7 +31,14 @@ fn exercise(bytes: &[u8]) {
             }
         }
         Err(e) => {
-            let _ = (e.to_string(), e.dcmtk_reason(), e.dcmtk_error_message(), e.line(), e.key(), e.value());
+            let _ = (
+                e.to_string(),
+                e.dcmtk_reason(),
+                e.dcmtk_error_message(),
+                e.line(),
+                e.key(),
+                e.value(),
+            );
         }
     }
 }
@@ -102,5 +113,8 @@ fn the_valid_seed_is_valid() {
     let profile = file.scp_profile("Default").unwrap();
     assert_eq!(profile.presentation_contexts().len(), 2);
     assert_eq!(profile.roles().len(), 1);
-    assert_eq!(profile.extended_negotiation_for("1.2.840.10008.5.1.4.1.1.2"), Some(&[1u8, 2][..]));
+    assert_eq!(
+        profile.extended_negotiation_for("1.2.840.10008.5.1.4.1.1.2"),
+        Some(&[1u8, 2][..])
+    );
 }

@@ -7,8 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The hint shown when DCMTK is missing.
-pub(crate) const DCMTK_HINT: &str =
-    "DCMTK 3.6.7 is required for this test: `apt-get install -y dcmtk` (Debian's package provides \
+pub(crate) const DCMTK_HINT: &str = "DCMTK 3.6.7 is required for this test: `apt-get install -y dcmtk` (Debian's package provides \
      /usr/bin/dcmrecv and /etc/dcmtk/storescp.cfg; or set DCMTK_BIN_DIR)";
 
 /// A file installed by Debian's `dcmtk` package; fails with an install hint when missing.
@@ -20,7 +19,8 @@ pub(crate) fn dcmtk_file(path: &str) -> PathBuf {
 
 /// The real `dcmrecv`: `$DCMTK_BIN_DIR/dcmrecv`, else `/usr/bin/dcmrecv` (never `PATH`).
 pub(crate) fn dcmrecv() -> PathBuf {
-    let dir = std::env::var_os("DCMTK_BIN_DIR").map_or_else(|| PathBuf::from("/usr/bin"), PathBuf::from);
+    let dir =
+        std::env::var_os("DCMTK_BIN_DIR").map_or_else(|| PathBuf::from("/usr/bin"), PathBuf::from);
     let path = dir.join("dcmrecv");
     assert!(path.is_file(), "{} not found: {DCMTK_HINT}", path.display());
     path
@@ -72,7 +72,9 @@ fn is_listening(port: u16) -> bool {
         fs::read_to_string(table).is_ok_and(|text| {
             text.lines().skip(1).any(|line| {
                 let fields: Vec<&str> = line.split_whitespace().collect();
-                fields.len() > 3 && format!("{} ", fields[1]).ends_with(&needle) && fields[3] == "0A"
+                fields.len() > 3
+                    && format!("{} ", fields[1]).ends_with(&needle)
+                    && fields[3] == "0A"
             })
         })
     })
@@ -134,7 +136,10 @@ pub(crate) fn predict(cfg: &Path, profile: &str) -> Outcome {
                     stderr.push_str(&format!("E: {line}\n"));
                 }
             }
-            let fatal = format!("cannot load association configuration: {}", e.dcmtk_reason());
+            let fatal = format!(
+                "cannot load association configuration: {}",
+                e.dcmtk_reason()
+            );
             for line in fatal.split('\n') {
                 stderr.push_str(&format!("F: {line}\n"));
             }
