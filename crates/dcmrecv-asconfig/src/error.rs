@@ -301,8 +301,9 @@ pub enum Error {
         /// What is wrong, with DCMTK's reason text as `Display`.
         reason: Box<ParseReason>,
     },
-    /// The profile name was empty (after removing whitespace nothing may remain, but the name
-    /// as typed must not be empty).
+    /// The profile name was empty. DCMTK prints no `E:` line for this, only `F: ... Illegal
+    /// parameter`. (A name made of blanks is looked up as DCMTK does, and fails as
+    /// [`Error::SelectProfile`].)
     #[snafu(display("{}: the association profile name is empty", path.display()))]
     EmptyProfileName {
         /// The path of the file the profile was looked up in.
