@@ -83,11 +83,13 @@ pub(crate) enum Parsed {
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
     let mut args = args.into_iter();
     let program = args.next().unwrap_or_else(|| OsString::from("dcmrecv"));
-    let args: Vec<OsString> = args.collect();
+    // DCMTK looks at the command line after `@file` expansion: an empty command file alone
+    // also prints the usage.
+    let args = command_file::expand(args.collect())?;
     if args.is_empty() {
         return Ok(Parsed::Usage);
     }
-    let tokens = lexer::lex(command_file::expand(args)?)?;
+    let tokens = lexer::lex(args)?;
     let low = LowArgs::parse(
         program,
         lexer::long_form(&tokens),

@@ -254,15 +254,15 @@ impl Config {
             None => AeTitle::Fixed(DEFAULT_AE_TITLE.into()),
         };
         let acse_timeout = match args.last(Opt::AcseTimeout) {
-            Some(o) => Duration::from_secs(number(o, 1, None)?),
+            Some(o) => Duration::from_secs(option_number(o, 1, None)?),
             None => Duration::from_secs(30),
         };
         let dimse_timeout = match args.last(Opt::DimseTimeout) {
-            Some(o) => Some(Duration::from_secs(number(o, 1, None)?)),
+            Some(o) => Some(Duration::from_secs(option_number(o, 1, None)?)),
             None => None,
         };
         let max_pdu = match args.last(Opt::MaxPdu) {
-            Some(o) => u32::try_from(number(o, 4096, Some(131_072))?).unwrap_or(131_072),
+            Some(o) => u32::try_from(option_number(o, 4096, Some(131_072))?).unwrap_or(131_072),
             None => 16384,
         };
         let host_lookup = !args.has(Opt::DisableHostLookup);
@@ -311,13 +311,13 @@ impl Config {
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
         let max_associations = match args.last(Opt::MaxAssociations) {
-            Some(o) => usize::try_from(number(o, 1, Some(65535))?).unwrap_or(65535),
+            Some(o) => usize::try_from(option_number(o, 1, Some(65535))?).unwrap_or(65535),
             None => 64,
         };
         let allowed_calling = ae_titles(args, Opt::AllowCalling)?;
         let allowed_called = ae_titles(args, Opt::AllowCalled)?;
         let shutdown_timeout = match args.last(Opt::ShutdownTimeout) {
-            Some(o) => Duration::from_secs(number(o, 0, None)?),
+            Some(o) => Duration::from_secs(option_number(o, 0, None)?),
             None => Duration::from_secs(10),
         };
         let fsync = winner(args, &[Opt::Fsync, Opt::NoFsync]).is_some_and(|o| o.opt == Opt::Fsync);
@@ -403,7 +403,7 @@ fn port(args: &LowArgs) -> Result<u16, Error> {
 }
 
 /// An option's integer value, with DCMTK's lenient parsing and messages.
-fn number(occurrence: &Occurrence, min: u64, max: Option<u64>) -> Result<u64, Error> {
+fn option_number(occurrence: &Occurrence, min: u64, max: Option<u64>) -> Result<u64, Error> {
     let value = occurrence.text(0).into_owned();
     let option = occurrence.opt.long();
     number::option_value(&value, min, max).map_err(|refusal| match refusal {
@@ -471,8 +471,11 @@ fn trim_trailing_separators(path: &OsStr) -> OsString {
         return path.to_os_string();
     };
     let mut trimmed = text;
-    while trimmed.chars().count() > 1 && trimmed.ends_with(std::path::is_separator) {
-        trimmed = &trimmed[..trimmed.len() - 1];
+    while trimmed.chars().count() > 1 {
+        match trimmed.strip_suffix(['/', '\\']) {
+            Some(rest) => trimmed = rest,
+            None => break,
+        }
     }
     OsString::from(trimmed)
 }

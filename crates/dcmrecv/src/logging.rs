@@ -21,11 +21,12 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use snafu::Snafu;
-use tracing::{Level, Metadata};
+use tracing::{Level, Metadata, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::registry::Registry;
+use tracing_subscriber::registry::{LookupSpan, Registry};
 use tracing_subscriber::{Layer, fmt};
 
 use crate::cli::{LowArgs, Opt};
@@ -343,21 +344,8 @@ pub(crate) fn init(settings: &LogSettings) -> Logging {
     };
     let mut layers: Layers = Vec::new();
     match (settings.format, &settings.config_file) {
-        (LogFormat::Json, _) => layers.push(
-            fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(true)
-                .with_writer(std::io::stderr)
-                .boxed(),
-        ),
-        (LogFormat::Text, None) => layers.push(
-            fmt::layer()
-                .event_format(PatternFormat::new(Pattern::dcmtk_default()))
-                .with_writer(std::io::stderr)
-                .boxed(),
-        ),
+        (LogFormat::Json, _) => layers.push(json_layer(std::io::stderr).boxed()),
+        (LogFormat::Text, None) => layers.push(text_layer(std::io::stderr).boxed()),
         (LogFormat::Text, Some(file)) => {
             warnings.extend(file.warnings.iter().cloned());
             for appender in &file.appenders {
@@ -380,6 +368,31 @@ pub(crate) fn init(settings: &LogSettings) -> Logging {
         info_enabled,
         error_enabled,
     }
+}
+
+/// DCMTK's lines: `%P: %m%n`.
+fn text_layer<S>(writer: impl for<'w> MakeWriter<'w> + Send + Sync + 'static) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fmt::layer()
+        .event_format(PatternFormat::new(Pattern::dcmtk_default()))
+        .with_writer(writer)
+}
+
+/// JSON lines: per event the timestamp, level, message, fields, target, the current span and
+/// the list of spans with their fields. A fatal event has level `ERROR` and target
+/// [`FATAL_TARGET`].
+fn json_layer<S>(writer: impl for<'w> MakeWriter<'w> + Send + Sync + 'static) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_writer(writer)
 }
 
 /// The global filter: `RUST_LOG` if set (and valid), else the configured level; forced events
@@ -553,37 +566,44 @@ mod tests {
         );
     }
 
+    /// A writer that collects what the layers write.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Buffer {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn emit_samples() {
+        let _span =
+            tracing::info_span!("association", peer = "127.0.0.1", calling = "SCU").entered();
+        tracing::info!(
+            calling = "SCU",
+            "Association Received localhost: SCU -> SCP"
+        );
+        fatal!("cannot specify output directory: Directory does not exist");
+        tracing::debug!("====== BEGIN A-ASSOCIATE-RQ ======\nOur Implementation Class UID:");
+        tracing::warn!(target: FORCED_TARGET, "");
+    }
+
     #[test]
     fn text_lines_are_dcmtks() {
-        #[derive(Clone, Default)]
-        struct Buffer(std::sync::Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let buffer = Buffer::default();
         let writer = buffer.clone();
-        let subscriber = tracing_subscriber::registry().with(
-            fmt::layer()
-                .event_format(PatternFormat::new(Pattern::dcmtk_default()))
-                .with_writer(move || writer.clone()),
-        );
-        tracing::subscriber::with_default(subscriber, || {
-            let _span = tracing::info_span!("association", peer = "127.0.0.1").entered();
-            tracing::info!(
-                calling = "SCU",
-                "Association Received localhost: SCU -> SCP"
-            );
-            fatal!("cannot specify output directory: Directory does not exist");
-            tracing::debug!("====== BEGIN A-ASSOCIATE-RQ ======\nOur Implementation Class UID:");
-            tracing::warn!(target: FORCED_TARGET, "");
-        });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let subscriber = tracing_subscriber::registry().with(text_layer(move || writer.clone()));
+        tracing::subscriber::with_default(subscriber, emit_samples);
         expect_test::expect![[r#"
             I: Association Received localhost: SCU -> SCP
             F: cannot specify output directory: Directory does not exist
@@ -591,7 +611,40 @@ mod tests {
             D: Our Implementation Class UID:
             W: 
         "#]]
-        .assert_eq(&text);
+        .assert_eq(&buffer.text());
+    }
+
+    #[test]
+    fn json_lines_have_fields_and_spans() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry().with(json_layer(move || writer.clone()));
+        tracing::subscriber::with_default(subscriber, emit_samples);
+        let text = buffer.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        let first = lines[0];
+        for part in [
+            "\"level\":\"INFO\"",
+            "\"message\":\"Association Received localhost: SCU -> SCP\"",
+            "\"calling\":\"SCU\"",
+            "\"span\":{",
+            "\"peer\":\"127.0.0.1\"",
+            "\"spans\":[{",
+            "\"name\":\"association\"",
+        ] {
+            assert!(first.contains(part), "{part} not in {first}");
+        }
+        assert!(
+            lines[1].contains("\"target\":\"dcmrecv::fatal\""),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].contains("\"message\":\"====== BEGIN A-ASSOCIATE-RQ ======\\nOur"),
+            "{}",
+            lines[2]
+        );
     }
 
     #[test]

@@ -64,6 +64,15 @@ fn command_files_do_not_nest_and_expand_anywhere() {
 }
 
 #[test]
+fn an_empty_command_file_alone_prints_the_usage() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let at = write(dir.path(), "empty.txt", " \n");
+    let run = dcmrecv_in(dir.path(), &[&at]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout, crate::dcmrecv(&["--help"]).stdout);
+}
+
+#[test]
 fn unreadable_command_files_are_errors() {
     assert_error(
         &["@/nonexistent/args.txt", "11112"],
