@@ -326,8 +326,9 @@ impl Logging {
     }
 }
 
-type Layers =
-    Vec<Box<dyn Layer<tracing_subscriber::layer::Layered<EnvFilter, Registry>> + Send + Sync>>;
+/// One output of the subscriber, behind the global filter.
+type BoxedLayer =
+    Box<dyn Layer<tracing_subscriber::layer::Layered<EnvFilter, Registry>> + Send + Sync>;
 
 /// Installs the global subscriber, then logs at WARN what the `-lc` file could not express.
 pub(crate) fn init(settings: &LogSettings) -> Logging {
@@ -342,7 +343,7 @@ pub(crate) fn init(settings: &LogSettings) -> Logging {
             )
         })
     };
-    let mut layers: Layers = Vec::new();
+    let mut layers: Vec<BoxedLayer> = Vec::new();
     match (settings.format, &settings.config_file) {
         (LogFormat::Json, _) => layers.push(json_layer(std::io::stderr).boxed()),
         (LogFormat::Text, None) => layers.push(text_layer(std::io::stderr).boxed()),
@@ -425,12 +426,7 @@ fn env_filter(directives: &str) -> EnvFilter {
 }
 
 /// One `-lc` appender as a layer with its threshold.
-fn appender_layer(
-    appender: &AppenderConfig,
-) -> Result<
-    Box<dyn Layer<tracing_subscriber::layer::Layered<EnvFilter, Registry>> + Send + Sync>,
-    String,
-> {
+fn appender_layer(appender: &AppenderConfig) -> Result<BoxedLayer, String> {
     let writer = match &appender.output {
         Output::Stdout => BoxMakeWriter::new(std::io::stdout),
         Output::Stderr => BoxMakeWriter::new(std::io::stderr),
