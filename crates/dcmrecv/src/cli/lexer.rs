@@ -62,8 +62,18 @@ pub(crate) fn lex(args: Vec<OsString>) -> Result<Vec<Token>, Error> {
     Ok(tokens)
 }
 
-/// The token stream handed to clap.
+/// The token stream handed to clap: options in their long form, each parameter behind
+/// `--port`.
 pub(crate) fn clap_args(tokens: &[Token]) -> Vec<OsString> {
+    flatten(tokens, Some(Opt::Port.long()))
+}
+
+/// The expanded command line with every option in its long form, as `--arguments` prints it.
+pub(crate) fn long_form(tokens: &[Token]) -> Vec<OsString> {
+    flatten(tokens, None)
+}
+
+fn flatten(tokens: &[Token], param_marker: Option<&str>) -> Vec<OsString> {
     let mut out = Vec::new();
     for token in tokens {
         match token {
@@ -72,24 +82,9 @@ pub(crate) fn clap_args(tokens: &[Token]) -> Vec<OsString> {
                 out.extend(values.iter().cloned());
             }
             Token::Param(value) => {
-                out.push(OsString::from(Opt::Port.long()));
+                out.extend(param_marker.map(OsString::from));
                 out.push(value.clone());
             }
-        }
-    }
-    out
-}
-
-/// The expanded command line with every option in its long form, as `--arguments` prints it.
-pub(crate) fn long_form(tokens: &[Token]) -> Vec<OsString> {
-    let mut out = Vec::new();
-    for token in tokens {
-        match token {
-            Token::Option { opt, values } => {
-                out.push(OsString::from(opt.long()));
-                out.extend(values.iter().cloned());
-            }
-            Token::Param(value) => out.push(value.clone()),
         }
     }
     out

@@ -2,12 +2,10 @@
 
 use std::path::Path;
 
-use crate::{assert_error, dcmrecv_in, error_block};
+use crate::{assert_error, dcmrecv_in, error_block, write_file};
 
 fn write(dir: &Path, name: &str, content: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, content).expect("write a command file");
-    format!("@{}", path.display())
+    format!("@{}", write_file(dir, name, content).display())
 }
 
 /// C43: quotes group, and `--arguments` shows the expanded line with long spellings.

@@ -2,12 +2,10 @@
 
 use std::path::Path;
 
-use crate::{assert_error, dcmrecv_in, error_block};
+use crate::{assert_error, dcmrecv_in, error_block, write_file};
 
 fn write(dir: &Path, name: &str, content: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, content).expect("write a log config");
-    path.display().to_string()
+    write_file(dir, name, content).display().to_string()
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod logging;
 mod rightmost;
 mod usage;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// What one run of the binary produced.
@@ -28,6 +28,13 @@ pub fn error_block(message: &str) -> String {
         "dcmrecv-rs {} (compatible with DCMTK dcmrecv 3.6.7)\n\ndcmrecv: Simple DICOM storage SCP (receiver)\nerror: {message}\n",
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// Writes `content` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write a test file");
+    path
 }
 
 /// Runs `dcmrecv args...` in a fresh temporary directory (or `dir`), without `RUST_LOG`.
