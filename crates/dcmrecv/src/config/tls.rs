@@ -1,0 +1,400 @@
+//! The TLS options, evaluated as DCMTK 3.6.7's `DcmTLSOptions::parseArguments` does.
+//!
+//! TLS itself is not available yet (`+tls` is refused after these checks), but the options are
+//! parsed with their meaning so that the TLS issue only has to use them. The order of the checks
+//! is DCMTK's (measured: it decides which error a command line with several TLS options shows):
+//! `-tls`/`+tls`; the password block; the key format block; `+dp`; `+rs`; `+ws`/`+wf`; the peer
+//! certificate block (`-rc`, `-ic`, `-vc`); the profile block (`+px`, `+py`, `+pz`, `+pa`, `+pn`);
+//! `+cf`; `+cd`; `+crl`; `+crv`; `+cra`; `+cs`. `+cf`, `+cd`, `+crl` and `+cs` accumulate; the
+//! blocks are rightmost-wins.
+
+use std::path::PathBuf;
+
+use super::{Error, winner};
+use crate::cli::{LowArgs, Opt};
+
+/// `+tls KEY CERT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TlsIdentity {
+    /// The private key file.
+    pub(crate) private_key: PathBuf,
+    /// The certificate file.
+    pub(crate) certificate: PathBuf,
+}
+
+/// Where the private key's password comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum KeyPassword {
+    /// `+ps` (default): prompt on stdin.
+    #[default]
+    Prompt,
+    /// `+pw PASSWORD`.
+    Given(String),
+    /// `-pw`: the empty password.
+    Empty,
+}
+
+/// The format of key and certificate files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum KeyFormat {
+    /// `-pem` (default).
+    #[default]
+    Pem,
+    /// `-der`.
+    Der,
+}
+
+/// Certificate revocation list checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CrlMode {
+    /// No CRL checks (default).
+    #[default]
+    None,
+    /// `+crv`, or implied by `+crl`: the leaf certificate.
+    Leaf,
+    /// `+cra`: the whole chain.
+    All,
+}
+
+/// The TLS security profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum TlsProfile {
+    /// `+py` (default): non-downgrading BCP 195.
+    #[default]
+    Bcp195NonDowngrading,
+    /// `+px`: BCP 195.
+    Bcp195,
+    /// `+pz`: extended BCP 195.
+    Bcp195Extended,
+    /// `+pa`: AES (retired).
+    Aes,
+    /// `+pn`: authenticated, unencrypted (retired).
+    Null,
+}
+
+/// Writing back the random seed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum WriteSeed {
+    /// Default: do not write it.
+    #[default]
+    No,
+    /// `+ws`: to the `+rs` file.
+    ToSeedFile,
+    /// `+wf FILE`.
+    To(PathBuf),
+}
+
+/// Verification of the peer's certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum PeerCertificate {
+    /// `-rc` (default): required and verified.
+    #[default]
+    Require,
+    /// `-vc`: verified if present.
+    Verify,
+    /// `-ic`: not verified.
+    Ignore,
+}
+
+/// All TLS options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct TlsSettings {
+    /// `Some` with `+tls` (TLS on), `None` with `-tls` (default).
+    pub(crate) identity: Option<TlsIdentity>,
+    /// `+ps`/`+pw`/`-pw`.
+    pub(crate) key_password: KeyPassword,
+    /// `-pem`/`-der`.
+    pub(crate) key_format: KeyFormat,
+    /// `+cf`, in command-line order.
+    pub(crate) certificate_files: Vec<PathBuf>,
+    /// `+cd`, in command-line order.
+    pub(crate) certificate_dirs: Vec<PathBuf>,
+    /// `+crl`, in command-line order.
+    pub(crate) crl_files: Vec<PathBuf>,
+    /// `+crv`/`+cra`/`+crl`.
+    pub(crate) crl_mode: CrlMode,
+    /// `+py`/`+px`/`+pz`/`+pa`/`+pn`.
+    pub(crate) profile: TlsProfile,
+    /// `+cs`, in command-line order.
+    pub(crate) ciphersuites: Vec<String>,
+    /// `+dp`.
+    pub(crate) dh_parameters: Option<PathBuf>,
+    /// `+rs`.
+    pub(crate) seed: Option<PathBuf>,
+    /// `+ws`/`+wf`.
+    pub(crate) write_seed: WriteSeed,
+    /// `-rc`/`-vc`/`-ic`.
+    pub(crate) peer_certificate: PeerCertificate,
+}
+
+/// How DCMTK names an option in its "only allowed with --enable-tls" message.
+fn dcmtk_name(opt: Opt) -> &'static str {
+    match opt {
+        // DCMTK 3.6.7's check for `--profile-aes` still says `--profile-basic` (a DCMTK slip,
+        // reproduced so the message matches).
+        Opt::ProfileAes => "--profile-basic",
+        other => other.long(),
+    }
+}
+
+/// Evaluates the TLS options in DCMTK's order.
+pub(crate) fn from_args(args: &LowArgs) -> Result<TlsSettings, Error> {
+    let mut tls = TlsSettings::default();
+    if let Some(o) = winner(args, &[Opt::DisableTls, Opt::EnableTls]) {
+        if o.opt == Opt::EnableTls {
+            tls.identity = Some(TlsIdentity {
+                private_key: PathBuf::from(o.value(0)),
+                certificate: PathBuf::from(o.value(1)),
+            });
+        }
+    }
+    let enabled = tls.identity.is_some();
+    let require = |opt: Opt| {
+        if enabled {
+            Ok(())
+        } else {
+            Err(Error::TlsOptionWithoutTls {
+                option: dcmtk_name(opt),
+            })
+        }
+    };
+
+    // Each block's members are checked in DCMTK's order; the first present one without `+tls`
+    // decides the message, and the rightmost one decides the value.
+    let mut block = args.block();
+    for opt in [Opt::StdPasswd, Opt::UsePasswd, Opt::NullPasswd] {
+        if let Some(o) = block.find(opt) {
+            require(opt)?;
+            tls.key_password = match opt {
+                Opt::UsePasswd => KeyPassword::Given(o.text(0).into_owned()),
+                Opt::NullPasswd => KeyPassword::Empty,
+                _ => KeyPassword::Prompt,
+            };
+        }
+    }
+    let mut block = args.block();
+    for (opt, format) in [
+        (Opt::PemKeys, KeyFormat::Pem),
+        (Opt::DerKeys, KeyFormat::Der),
+    ] {
+        if block.find(opt).is_some() {
+            require(opt)?;
+            tls.key_format = format;
+        }
+    }
+    if let Some(o) = args.last(Opt::DhParam) {
+        require(Opt::DhParam)?;
+        tls.dh_parameters = Some(PathBuf::from(o.value(0)));
+    }
+    if let Some(o) = args.last(Opt::Seed) {
+        require(Opt::Seed)?;
+        tls.seed = Some(PathBuf::from(o.value(0)));
+    }
+    let mut block = args.block();
+    for opt in [Opt::WriteSeed, Opt::WriteSeedFile] {
+        if let Some(o) = block.find(opt) {
+            require(opt)?;
+            if tls.seed.is_none() {
+                return Err(Error::WriteSeedWithoutSeed { option: opt.long() });
+            }
+            tls.write_seed = if opt == Opt::WriteSeed {
+                WriteSeed::ToSeedFile
+            } else {
+                WriteSeed::To(PathBuf::from(o.value(0)))
+            };
+        }
+    }
+    let mut block = args.block();
+    for (opt, check) in [
+        (Opt::RequirePeerCert, PeerCertificate::Require),
+        (Opt::IgnorePeerCert, PeerCertificate::Ignore),
+        (Opt::VerifyPeerCert, PeerCertificate::Verify),
+    ] {
+        if block.find(opt).is_some() {
+            require(opt)?;
+            tls.peer_certificate = check;
+        }
+    }
+    let mut block = args.block();
+    for (opt, profile) in [
+        (Opt::ProfileBcp195, TlsProfile::Bcp195),
+        (Opt::ProfileBcp195Nd, TlsProfile::Bcp195NonDowngrading),
+        (Opt::ProfileBcp195Ex, TlsProfile::Bcp195Extended),
+        (Opt::ProfileAes, TlsProfile::Aes),
+        (Opt::ProfileNull, TlsProfile::Null),
+    ] {
+        if block.find(opt).is_some() {
+            require(opt)?;
+            tls.profile = profile;
+        }
+    }
+    for (opt, list) in [
+        (Opt::AddCertFile, &mut tls.certificate_files),
+        (Opt::AddCertDir, &mut tls.certificate_dirs),
+        (Opt::AddCrlFile, &mut tls.crl_files),
+    ] {
+        for o in args.all(opt) {
+            require(opt)?;
+            list.push(PathBuf::from(o.value(0)));
+        }
+    }
+    if !tls.crl_files.is_empty() {
+        tls.crl_mode = CrlMode::Leaf;
+    }
+    if args.has(Opt::EnableCrlVfy) {
+        require(Opt::EnableCrlVfy)?;
+        tls.crl_mode = CrlMode::Leaf;
+    }
+    if args.has(Opt::EnableCrlAll) {
+        require(Opt::EnableCrlAll)?;
+        tls.crl_mode = CrlMode::All;
+    }
+    if args.has(Opt::Cipher) {
+        if tls.profile == TlsProfile::Bcp195Extended {
+            return Err(Error::CipherWithBcp195Extended);
+        }
+        for o in args.all(Opt::Cipher) {
+            require(Opt::Cipher)?;
+            tls.ciphersuites.push(o.text(0).into_owned());
+        }
+    }
+    Ok(tls)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+    use crate::cli::{Parsed, parse};
+
+    fn tls(args: &[&str]) -> Result<TlsSettings, String> {
+        let mut all = vec![OsString::from("dcmrecv")];
+        all.extend(args.iter().map(OsString::from));
+        all.push(OsString::from("104"));
+        match parse(all) {
+            Ok(Parsed::Run(low)) => from_args(&low).map_err(|e| e.to_string()),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    /// The first check DCMTK fails when TLS is off, for each option, found by removing the
+    /// reported option from a command line with all of them (measured with DCMTK 3.6.7).
+    #[test]
+    fn without_tls_the_first_option_in_dcmtk_order_is_reported() {
+        let mut remaining: Vec<Vec<&str>> = [
+            "+ps", "+pw x", "-pw", "-pem", "-der", "+cf x", "+cd x", "+crl x", "+crv", "+cra",
+            "+py", "+px", "+pz", "+pa", "+pn", "+cs x", "+dp x", "+rs x", "+ws", "+wf x", "-rc",
+            "-vc", "-ic",
+        ]
+        .iter()
+        .map(|a| a.split(' ').collect())
+        .collect();
+        let mut reported = Vec::new();
+        while !remaining.is_empty() {
+            let args: Vec<&str> = remaining.iter().flatten().copied().collect();
+            let message = tls(&args).unwrap_err();
+            let option = message.split(' ').next().unwrap().to_owned();
+            let spelled = if option == "--profile-basic" {
+                "--profile-aes"
+            } else {
+                &option
+            };
+            let index = remaining
+                .iter()
+                .position(|a| Opt::from_spelling(a[0]).unwrap().long() == spelled)
+                .unwrap();
+            remaining.remove(index);
+            assert!(
+                message.ends_with(" only allowed with --enable-tls"),
+                "{message}"
+            );
+            reported.push(option);
+        }
+        assert_eq!(
+            reported,
+            [
+                "--std-passwd",
+                "--use-passwd",
+                "--null-passwd",
+                "--pem-keys",
+                "--der-keys",
+                "--dhparam",
+                "--seed",
+                "--write-seed",
+                "--write-seed-file",
+                "--require-peer-cert",
+                "--ignore-peer-cert",
+                "--verify-peer-cert",
+                "--profile-bcp195",
+                "--profile-bcp195-nd",
+                "--profile-bcp195-ex",
+                "--profile-basic",
+                "--profile-null",
+                "--add-cert-file",
+                "--add-cert-dir",
+                "--add-crl-file",
+                "--enable-crl-vfy",
+                "--enable-crl-all",
+                "--cipher",
+            ]
+        );
+    }
+
+    #[test]
+    fn with_tls_the_options_mean_what_dcmtk_says() {
+        let t = tls(&[
+            "+tls", "key.pem", "cert.pem", "+pw", "secret", "-der", "+cf", "a", "+cf", "b", "+cd",
+            "d", "+crl", "r", "+px", "+py", "+cs", "c1", "+cs", "c2", "+dp", "dh", "+rs", "seed",
+            "+wf", "out", "-vc",
+        ])
+        .unwrap();
+        assert_eq!(
+            t.identity,
+            Some(TlsIdentity {
+                private_key: "key.pem".into(),
+                certificate: "cert.pem".into()
+            })
+        );
+        assert_eq!(t.key_password, KeyPassword::Given("secret".into()));
+        assert_eq!(t.key_format, KeyFormat::Der);
+        assert_eq!(
+            t.certificate_files,
+            [PathBuf::from("a"), PathBuf::from("b")]
+        );
+        assert_eq!(t.certificate_dirs, [PathBuf::from("d")]);
+        assert_eq!(t.crl_files, [PathBuf::from("r")]);
+        assert_eq!(t.crl_mode, CrlMode::Leaf);
+        assert_eq!(t.profile, TlsProfile::Bcp195NonDowngrading);
+        assert_eq!(t.ciphersuites, ["c1", "c2"]);
+        assert_eq!(t.dh_parameters, Some(PathBuf::from("dh")));
+        assert_eq!(t.write_seed, WriteSeed::To("out".into()));
+        assert_eq!(t.peer_certificate, PeerCertificate::Verify);
+        assert_eq!(
+            tls(&["+tls", "k", "c", "+cra"]).unwrap().crl_mode,
+            CrlMode::All
+        );
+        assert_eq!(tls(&["+tls", "k", "c", "-tls"]).unwrap().identity, None);
+    }
+
+    #[test]
+    fn with_tls_dcmtks_conflicts_remain() {
+        assert_eq!(
+            tls(&["+tls", "k", "c", "+ws"]).unwrap_err(),
+            "--write-seed only allowed with --seed"
+        );
+        assert_eq!(
+            tls(&["+tls", "k", "c", "+wf", "f"]).unwrap_err(),
+            "--write-seed-file only allowed with --seed"
+        );
+        assert_eq!(
+            tls(&["+tls", "k", "c", "+cs", "x", "+pz"]).unwrap_err(),
+            "--cipher not allowed with --profile-bcp195-ex"
+        );
+        assert!(tls(&["+tls", "k", "c", "+pz", "+py", "+cs", "x"]).is_ok());
+        assert_eq!(
+            tls(&["+tls", "k", "c", "-tls", "+ps"]).unwrap_err(),
+            "--std-passwd only allowed with --enable-tls"
+        );
+    }
+}
