@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod exit_codes;
 mod logging;
+mod profile;
 
 use std::io::Write;
 use std::process::ExitCode;
