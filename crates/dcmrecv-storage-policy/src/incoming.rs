@@ -242,9 +242,8 @@ impl StoreError {
     /// A short human reason (at most 64 bytes, so it fits an Error Comment), e.g.
     /// `cannot write file: no space left on device`.
     pub fn reason(&self) -> String {
-        let io_reason = |action: &str, e: &io::Error| {
-            format!("{action}: {}", os_reason(e).to_lowercase())
-        };
+        let io_reason =
+            |action: &str, e: &io::Error| format!("{action}: {}", os_reason(e).to_lowercase());
         shorten(match self {
             StoreError::CreateTemporary { source, .. } => io_reason("cannot create file", source),
             StoreError::WriteFile { source, .. } => io_reason("cannot write file", source),
@@ -501,8 +500,10 @@ impl IncomingInstance {
     }
 
     /// Completes the instance: checks the data set, decides the final name, creates the
-    /// sub-directory, [fsyncs], renames the temporary file to the final name and [fsyncs the
-    /// directory].
+    /// sub-directory, syncs the file (with [`StorageOptions::fsync`](crate::StorageOptions::fsync)),
+    /// renames the temporary file to the final name, then syncs the directory (same option).
+    ///
+    /// On error nothing of the instance remains on disk.
     pub fn finish(mut self) -> Result<Stored, StoreError> {
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Open(open) => self.complete(*open),
@@ -531,10 +532,7 @@ impl IncomingInstance {
         if let Some(scanner) = open.scanner.as_mut() {
             scanner.finish().map_err(|e| malformed(&e))?;
         }
-        let parsed_empty = open
-            .scanner
-            .as_ref()
-            .is_some_and(|s| s.parsed_len() == 0);
+        let parsed_empty = open.scanner.as_ref().is_some_and(|s| s.parsed_len() == 0);
         if options.mode == Mode::Normal && (self.received == 0 || parsed_empty) {
             warn!("received data set is empty, not storing it");
             return EmptyDatasetSnafu.fail();
@@ -916,7 +914,10 @@ mod tests {
         assert_eq!(e.reason().len(), 64);
         assert!(e.reason().starts_with("malformed data set: xxx"));
         assert_eq!(StoreError::EmptyDataset.kind(), ErrorKind::CannotUnderstand);
-        assert_eq!(StoreError::MissingSopClass.kind(), ErrorKind::CannotUnderstand);
+        assert_eq!(
+            StoreError::MissingSopClass.kind(),
+            ErrorKind::CannotUnderstand
+        );
     }
 
     #[test]

@@ -38,7 +38,10 @@ pub(crate) fn short_unique_name(prefix: &str, start: u32, random: u32, extension
 pub(crate) fn system_time_name(now: NaiveDateTime, prefix: &str, extension: &str) -> String {
     // Leap seconds show up as nanoseconds >= 1e9 in chrono; DCMTK never prints more than 6 digits.
     let micros = (now.nanosecond() / 1_000).min(999_999);
-    format!("{}.{micros:06}.{prefix}{extension}", now.format("%Y%m%d%H%M%S"))
+    format!(
+        "{}.{micros:06}.{prefix}{extension}",
+        now.format("%Y%m%d%H%M%S")
+    )
 }
 
 /// DCMTK's pseudo-random sequence for `+fsu` names (`OFStandard::rand_r` inside
@@ -295,7 +298,10 @@ mod tests {
             .unwrap()
             .and_hms_micro_opt(5, 47, 2, 821_628)
             .unwrap();
-        check_name(system_time_name(now, "CT", ""), expect!["20261127054702.821628.CT"]);
+        check_name(
+            system_time_name(now, "CT", ""),
+            expect!["20261127054702.821628.CT"],
+        );
         let now = now.with_nanosecond(5_000).unwrap();
         check_name(
             system_time_name(now, "UNKNOWN", ".xyz"),
@@ -310,23 +316,41 @@ mod tests {
             default_name("CT", "1.2.3.4.5.1", "/x.dcm"),
             expect!["CT.1.2.3.4.5.1_x.dcm"],
         );
-        check_name(default_name("CT", "../../etc/passwd", ""), expect!["CT..._.._etc_passwd"]);
+        check_name(
+            default_name("CT", "../../etc/passwd", ""),
+            expect!["CT..._.._etc_passwd"],
+        );
         check_name(default_name("CT", "/", ""), expect!["CT._"]);
     }
 
     #[test]
     fn hostile_components_are_refused() {
-        check_name(default_name("CT", "1.2\0.3", ""), expect!["refused: contains a byte that is not printable ASCII"]);
-        check_name(default_name("CT", "1.2\n3", ""), expect!["refused: contains a byte that is not printable ASCII"]);
-        check_name(default_name("CT", "1.2.é", ""), expect!["refused: contains a byte that is not printable ASCII"]);
-        check_name(default_name("CT", "1.2\u{7f}", ""), expect!["refused: contains a byte that is not printable ASCII"]);
+        check_name(
+            default_name("CT", "1.2\0.3", ""),
+            expect!["refused: contains a byte that is not printable ASCII"],
+        );
+        check_name(
+            default_name("CT", "1.2\n3", ""),
+            expect!["refused: contains a byte that is not printable ASCII"],
+        );
+        check_name(
+            default_name("CT", "1.2.é", ""),
+            expect!["refused: contains a byte that is not printable ASCII"],
+        );
+        check_name(
+            default_name("CT", "1.2\u{7f}", ""),
+            expect!["refused: contains a byte that is not printable ASCII"],
+        );
         check_name(String::new(), expect!["refused: empty"]);
         check_name(".".to_string(), expect!["refused: is '.' or '..'"]);
         check_name("..".to_string(), expect!["refused: is '.' or '..'"]);
         check_name("x".repeat(256), expect!["refused: too long"]);
-        check_name("x".repeat(255), expect![[
-            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-        ]]);
+        check_name(
+            "x".repeat(255),
+            expect![[
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            ]],
+        );
         // Spaces and backslashes are ordinary characters in a POSIX file name.
         check_name(default_name("CT", "abc def", ""), expect!["CT.abc def"]);
         check_name(default_name("CT", "a\\b", ""), expect![[r#"CT.a\b"#]]);
@@ -341,7 +365,10 @@ mod tests {
         assert_eq!(check_instance_uid(&"1".repeat(65)), Err(Refusal::TooLong));
         assert_eq!(check_instance_uid(""), Err(Refusal::Empty));
         assert_eq!(check_instance_uid("1.2\0"), Err(Refusal::NotPrintableAscii));
-        assert_eq!(check_instance_uid("1.2\t3"), Err(Refusal::NotPrintableAscii));
+        assert_eq!(
+            check_instance_uid("1.2\t3"),
+            Err(Refusal::NotPrintableAscii)
+        );
         assert_eq!(check_extension(""), Ok(()));
         assert_eq!(check_extension(".dcm"), Ok(()));
         assert_eq!(check_extension("/x.dcm"), Ok(()));

@@ -7,12 +7,22 @@ use std::path::PathBuf;
 pub const DEFAULT_IMPLEMENTATION_CLASS_UID: &str = "2.25.187004362859837783453164106295648066329";
 
 /// Implementation Version Name written to (0002,0013) in normal mode by default (at most 16
-/// characters, like DCMTK's `OFFIS_DCMTK_367`).
-pub const DEFAULT_IMPLEMENTATION_VERSION_NAME: &str = concat!("DCMRECV_RS_", env!("CARGO_PKG_VERSION_MINOR"));
+/// characters, like DCMTK's `OFFIS_DCMTK_367`): `DCMRECV_RS_<major><minor><patch>`.
+pub const DEFAULT_IMPLEMENTATION_VERSION_NAME: &str = concat!(
+    "DCMRECV_RS_",
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    env!("CARGO_PKG_VERSION_MINOR"),
+    env!("CARGO_PKG_VERSION_PATCH")
+);
 
 /// Implementation Version Name written to (0002,0013) in bit-preserving mode by default (DCMTK
-/// uses a different name there too: `OFFIS_DCMBP_367`).
-pub const DEFAULT_BIT_PRESERVING_VERSION_NAME: &str = concat!("DCMRECV_RS_BP_", env!("CARGO_PKG_VERSION_MINOR"));
+/// uses a different name there too: `OFFIS_DCMBP_367`): `DCMRECV_BP_<major><minor><patch>`.
+pub const DEFAULT_BIT_PRESERVING_VERSION_NAME: &str = concat!(
+    "DCMRECV_BP_",
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    env!("CARGO_PKG_VERSION_MINOR"),
+    env!("CARGO_PKG_VERSION_PATCH")
+);
 
 /// Default bound on the bytes held back in normal mode until the SOP UIDs are seen (1 MiB).
 pub const DEFAULT_HOLD_BACK_LIMIT: usize = 1024 * 1024;

@@ -12,11 +12,8 @@ use std::sync::LazyLock;
 const TABLE: &str = include_str!("../data/modalities.tsv");
 
 /// UID → prefix, built from [`TABLE`] on first use.
-static PREFIXES: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
-    rows()
-        .map(|row| (row.sop_class_uid, row.prefix))
-        .collect()
-});
+static PREFIXES: LazyLock<HashMap<&'static str, &'static str>> =
+    LazyLock::new(|| rows().map(|row| (row.sop_class_uid, row.prefix)).collect());
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +91,9 @@ mod tests {
             // Each prefix is a safe file-name component.
             assert!(!row.prefix.is_empty());
             assert!(
-                row.prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                row.prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
                 "{}",
                 row.prefix
             );

@@ -157,9 +157,10 @@ impl Storage {
             }
         }
         let output_directory = normalize_output_directory(&options.output_directory);
-        let metadata = std::fs::metadata(&output_directory).context(OutputDirectoryMissingSnafu {
-            path: output_directory.clone(),
-        })?;
+        let metadata =
+            std::fs::metadata(&output_directory).context(OutputDirectoryMissingSnafu {
+                path: output_directory.clone(),
+            })?;
         ensure!(
             metadata.is_dir(),
             OutputNotADirectorySnafu {

@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn only_our_pattern_matches() {
         assert_eq!(temp_file_owner(".dcmrecv-tmp-123-0.part"), Some(123));
-        assert_eq!(temp_file_owner(".dcmrecv-tmp-4294967295-18.part"), Some(u32::MAX));
+        assert_eq!(
+            temp_file_owner(".dcmrecv-tmp-4294967295-18.part"),
+            Some(u32::MAX)
+        );
         assert_eq!(temp_file_owner(".dcmrecv-tmp-4294967296-18.part"), None);
         assert_eq!(temp_file_owner(".dcmrecv-tmp-123-0.part.dcm"), None);
         assert_eq!(temp_file_owner("dcmrecv-tmp-123-0.part"), None);

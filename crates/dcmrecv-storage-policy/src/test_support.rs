@@ -52,14 +52,26 @@ pub(crate) fn sample_object(series_date: Option<&str>) -> InMemDicomObject {
         DataSetSequence::new(vec![code, other], Length::UNDEFINED),
     ));
     obj.put(text(tags::PATIENT_NAME, VR::PN, "Synthetic^Test"));
-    obj.put(text(dicom_core::Tag(0x0009, 0x0010), VR::LO, "SYNTH PRIVATE"));
+    obj.put(text(
+        dicom_core::Tag(0x0009, 0x0010),
+        VR::LO,
+        "SYNTH PRIVATE",
+    ));
     obj.put(DataElement::new(
         dicom_core::Tag(0x0009, 0x1001),
         VR::UN,
         PrimitiveValue::from(vec![1u8, 2, 3, 4]),
     ));
-    obj.put(DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(4u16)));
-    obj.put(DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(4u16)));
+    obj.put(DataElement::new(
+        tags::ROWS,
+        VR::US,
+        PrimitiveValue::from(4u16),
+    ));
+    obj.put(DataElement::new(
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(4u16),
+    ));
     obj.put(DataElement::new(
         tags::PIXEL_DATA,
         VR::OW,
@@ -74,7 +86,10 @@ pub(crate) fn encapsulated_object() -> InMemDicomObject {
     obj.put(DataElement::new(
         tags::PIXEL_DATA,
         VR::OB,
-        PixelFragmentSequence::new(vec![0u32], vec![vec![0xFFu8, 0xD8, 0, 0], vec![1, 2, 0xFF, 0xD9]]),
+        PixelFragmentSequence::new(
+            vec![0u32],
+            vec![vec![0xFFu8, 0xD8, 0, 0], vec![1, 2, 0xFF, 0xD9]],
+        ),
     ));
     obj
 }
@@ -93,7 +108,11 @@ pub(crate) fn encode(obj: &InMemDicomObject, ts_uid: &str) -> Vec<u8> {
     let ts = TransferSyntaxRegistry.get(uid).unwrap();
     let mut out = Vec::new();
     obj.write_dataset_with_ts(&mut out, ts).unwrap();
-    if ts_uid == DEFLATED { deflate(&out) } else { out }
+    if ts_uid == DEFLATED {
+        deflate(&out)
+    } else {
+        out
+    }
 }
 
 /// Every well-formed sample: (transfer syntax, data set bytes).
@@ -133,11 +152,19 @@ pub(crate) const UNDEF: u32 = 0xFFFF_FFFF;
 
 impl Raw {
     fn u16(self, v: u16) -> [u8; 2] {
-        if self.big { v.to_be_bytes() } else { v.to_le_bytes() }
+        if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
     }
 
     fn u32(self, v: u32) -> [u8; 4] {
-        if self.big { v.to_be_bytes() } else { v.to_le_bytes() }
+        if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
     }
 
     /// An element header with an explicit length (value not included).
@@ -149,7 +176,19 @@ impl Raw {
             out.extend(vr.as_bytes());
             let long = matches!(
                 vr,
-                "OB" | "OD" | "OF" | "OL" | "OV" | "OW" | "SQ" | "SV" | "UC" | "UN" | "UR" | "UT" | "UV" | "ZZ"
+                "OB" | "OD"
+                    | "OF"
+                    | "OL"
+                    | "OV"
+                    | "OW"
+                    | "SQ"
+                    | "SV"
+                    | "UC"
+                    | "UN"
+                    | "UR"
+                    | "UT"
+                    | "UV"
+                    | "ZZ"
             );
             if long {
                 out.extend([0, 0]);

@@ -106,9 +106,18 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(Syntax::from_uid("1.2.840.10008.1.2"), Syntax::ImplicitLittle);
-        assert_eq!(Syntax::from_uid("1.2.840.10008.1.2\0"), Syntax::ImplicitLittle);
-        assert_eq!(Syntax::from_uid("1.2.840.10008.1.2.1"), Syntax::ExplicitLittle);
+        assert_eq!(
+            Syntax::from_uid("1.2.840.10008.1.2"),
+            Syntax::ImplicitLittle
+        );
+        assert_eq!(
+            Syntax::from_uid("1.2.840.10008.1.2\0"),
+            Syntax::ImplicitLittle
+        );
+        assert_eq!(
+            Syntax::from_uid("1.2.840.10008.1.2.1"),
+            Syntax::ExplicitLittle
+        );
         assert_eq!(Syntax::from_uid("1.2.840.10008.1.2.2"), Syntax::ExplicitBig);
         assert_eq!(
             Syntax::from_uid("1.2.840.10008.1.2.1.99"),
@@ -118,7 +127,10 @@ mod tests {
             Syntax::from_uid("1.2.840.10008.1.2.4.91"),
             Syntax::Encapsulated
         );
-        assert_eq!(Syntax::from_uid("1.2.840.10008.1.2.5"), Syntax::Encapsulated);
+        assert_eq!(
+            Syntax::from_uid("1.2.840.10008.1.2.5"),
+            Syntax::Encapsulated
+        );
         assert_eq!(Syntax::from_uid("1.2.3.4.5.6"), Syntax::Unknown);
         assert_eq!(Syntax::from_uid(""), Syntax::Unknown);
     }
@@ -137,7 +149,13 @@ mod tests {
                 Codec::None if ts.endianness() == Endianness::Big => Syntax::ExplicitBig,
                 Codec::None => Syntax::ExplicitLittle,
             };
-            assert_eq!(Syntax::from_uid(ts.uid()), expected, "{} {}", ts.uid(), ts.name());
+            assert_eq!(
+                Syntax::from_uid(ts.uid()),
+                expected,
+                "{} {}",
+                ts.uid(),
+                ts.name()
+            );
         }
         assert!(seen > 40, "the registry lists {seen} transfer syntaxes");
     }

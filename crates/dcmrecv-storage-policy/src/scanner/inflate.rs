@@ -68,8 +68,7 @@ impl Inflater {
             }
             // Stop when no progress is possible: all input consumed and the output buffer was
             // not filled (so nothing is pending inside the decompressor).
-            if (input.is_empty() && produced < self.out.len()) || (consumed == 0 && produced == 0)
-            {
+            if (input.is_empty() && produced < self.out.len()) || (consumed == 0 && produced == 0) {
                 break;
             }
         }

@@ -124,16 +124,46 @@ pub(super) struct Parser {
 fn is_long_vr(vr: [u8; 2]) -> bool {
     matches!(
         &vr,
-        b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR"
-            | b"UT" | b"UV"
+        b"OB"
+            | b"OD"
+            | b"OF"
+            | b"OL"
+            | b"OV"
+            | b"OW"
+            | b"SQ"
+            | b"SV"
+            | b"UC"
+            | b"UN"
+            | b"UR"
+            | b"UT"
+            | b"UV"
     )
 }
 
 fn is_short_vr(vr: [u8; 2]) -> bool {
     matches!(
         &vr,
-        b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS" | b"LO"
-            | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL" | b"US"
+        b"AE"
+            | b"AS"
+            | b"AT"
+            | b"CS"
+            | b"DA"
+            | b"DS"
+            | b"DT"
+            | b"FL"
+            | b"FD"
+            | b"IS"
+            | b"LO"
+            | b"LT"
+            | b"PN"
+            | b"SH"
+            | b"SL"
+            | b"SS"
+            | b"ST"
+            | b"TM"
+            | b"UI"
+            | b"UL"
+            | b"US"
     )
 }
 
@@ -229,13 +259,17 @@ impl Parser {
                     remaining,
                     capture,
                 } => {
-                    let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(data.len());
+                    let take = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(data.len());
                     let (value, rest) = data.split_at(take);
                     if let Some(target) = capture {
                         if let Some(captured) = self.slot(target) {
                             let room = CAPTURE_LIMIT.saturating_sub(captured.value.len());
                             let keep = room.min(value.len());
-                            captured.value.extend_from_slice(value.get(..keep).unwrap_or(&[]));
+                            captured
+                                .value
+                                .extend_from_slice(value.get(..keep).unwrap_or(&[]));
                             captured.truncated |= keep < value.len();
                         }
                     }
@@ -257,7 +291,7 @@ impl Parser {
                         self.close_ended_frames();
                     }
                     let need = self.header_need(have);
-                    let take = (need - have).min(data.len());
+                    let take = need.saturating_sub(have).min(data.len());
                     let (bytes, rest) = data.split_at(take);
                     for (slot, byte) in self.header.iter_mut().skip(have).zip(bytes) {
                         *slot = *byte;
@@ -359,8 +393,17 @@ impl Parser {
         }
     }
 
-    fn push(&mut self, kind: Kind, tag: Tag, end: Option<u64>, encoding: Encoding) -> Result<(), Error> {
-        ensure!(self.stack.len() < MAX_DEPTH, TooDeepSnafu { offset: self.pos });
+    fn push(
+        &mut self,
+        kind: Kind,
+        tag: Tag,
+        end: Option<u64>,
+        encoding: Encoding,
+    ) -> Result<(), Error> {
+        ensure!(
+            self.stack.len() < MAX_DEPTH,
+            TooDeepSnafu { offset: self.pos }
+        );
         let limit = match (end, self.limit()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

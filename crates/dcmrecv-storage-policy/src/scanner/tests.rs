@@ -88,7 +88,11 @@ fn well_formed_samples_in_every_syntax() {
         let outcome = scan(ts, &bytes);
         assert_eq!(outcome.result, Ok(()), "{ts}");
         let f = &outcome.findings;
-        assert_eq!(f.sop_class_uid.as_ref().and_then(Captured::as_uid), Some(CT), "{ts}");
+        assert_eq!(
+            f.sop_class_uid.as_ref().and_then(Captured::as_uid),
+            Some(CT),
+            "{ts}"
+        );
         assert_eq!(
             f.sop_instance_uid.as_ref().and_then(Captured::as_uid),
             Some(INSTANCE),
@@ -144,7 +148,10 @@ fn uids_settle_when_the_instance_uid_is_missing() {
     scanner.feed(&bytes[..12]).unwrap();
     assert!(!scanner.uids_settled());
     scanner.feed(&bytes[12..20]).unwrap();
-    assert!(scanner.uids_settled(), "the header of (0008,0020) is past (0008,0018)");
+    assert!(
+        scanner.uids_settled(),
+        "the header of (0008,0020) is past (0008,0018)"
+    );
 }
 
 #[test]
@@ -172,7 +179,9 @@ fn explicit_length_sequences_in_each_encoding() {
         check(
             ts,
             &bytes,
-            expect![[r#"ok | class "1.2.840.10008.5.1.4.1.1.2\0" | instance "1.2.3.4" | date "19970430""#]],
+            expect![[
+                r#"ok | class "1.2.840.10008.5.1.4.1.1.2\0" | instance "1.2.3.4" | date "19970430""#
+            ]],
         );
     }
 }
@@ -181,9 +190,17 @@ fn explicit_length_sequences_in_each_encoding() {
 fn lenient_where_dcmtk_is_lenient() {
     let r = RAW_EXPLICIT;
     // Odd value lengths.
-    check_result(EXPLICIT, &r.element(0x0010, 0x0010, "PN", b"ABC"), expect!["ok"]);
+    check_result(
+        EXPLICIT,
+        &r.element(0x0010, 0x0010, "PN", b"ABC"),
+        expect!["ok"],
+    );
     // An unknown VR is read with a 4-byte length, like UN.
-    check_result(EXPLICIT, &r.element(0x0011, 0x0010, "ZZ", b"abcd"), expect!["ok"]);
+    check_result(
+        EXPLICIT,
+        &r.element(0x0011, 0x0010, "ZZ", b"abcd"),
+        expect!["ok"],
+    );
     // UN with undefined length holds an implicit VR little endian sequence.
     let implicit = RAW_IMPLICIT;
     let un = cat(&[
@@ -219,7 +236,10 @@ fn lenient_where_dcmtk_is_lenient() {
     // Implicit VR, defined-length sequence known from the dictionary.
     let inner = i.element(0x0008, 0x1150, "", b"1.2\0");
     let content = cat(&[&i.item(inner.len() as u32), &inner]);
-    let seq = cat(&[&i.header(0x0008, 0x1140, "", content.len() as u32), &content]);
+    let seq = cat(&[
+        &i.header(0x0008, 0x1140, "", content.len() as u32),
+        &content,
+    ]);
     check_result(IMPLICIT, &seq, expect!["ok"]);
     // Bytes after the end of a deflate stream (padding) are ignored.
     let mut deflated = deflate(&r.element(0x0010, 0x0010, "PN", b"AB"));
@@ -273,12 +293,20 @@ fn malformed_data_sets() {
     let i = RAW_IMPLICIT;
     check_result(
         IMPLICIT,
-        &cat(&[&i.header(0x7FE0, 0x0010, "", UNDEF), &i.item(0), &i.sequence_end()]),
+        &cat(&[
+            &i.header(0x7FE0, 0x0010, "", UNDEF),
+            &i.item(0),
+            &i.sequence_end(),
+        ]),
         expect!["undefined length on (7FE0,0010) OW at byte 0"],
     );
     check_result(
         JPEG,
-        &cat(&[&r.header(0x7FE0, 0x0010, "OB", UNDEF), &r.item(UNDEF), &r.sequence_end()]),
+        &cat(&[
+            &r.header(0x7FE0, 0x0010, "OB", UNDEF),
+            &r.item(UNDEF),
+            &r.sequence_end(),
+        ]),
         expect!["undefined length on (FFFE,E000) -- at byte 12"],
     );
     // A sequence whose item is longer than the sequence.
@@ -334,7 +362,11 @@ fn malformed_data_sets() {
     // Never closed.
     check_result(
         EXPLICIT,
-        &cat(&[&r.header(0x0008, 0x1140, "SQ", UNDEF), &r.item(UNDEF), &name]),
+        &cat(&[
+            &r.header(0x0008, 0x1140, "SQ", UNDEF),
+            &r.item(UNDEF),
+            &name,
+        ]),
         expect!["data set ends inside an item of (FFFE,E000) at byte 30"],
     );
     check_result(
@@ -385,7 +417,9 @@ fn attribute_capture_rules() {
     check(
         EXPLICIT,
         &bytes,
-        expect![[r#"ok | class "1.2\0" wrong-vr | instance "1.2.3 " wrong-vr | date "20200115" wrong-vr"#]],
+        expect![[
+            r#"ok | class "1.2\0" wrong-vr | instance "1.2.3 " wrong-vr | date "20200115" wrong-vr"#
+        ]],
     );
     // Only the root level counts; the first occurrence wins; long values are cut.
     let nested = r.element(0x0008, 0x0018, "UI", b"9.9.9\0");
@@ -403,7 +437,11 @@ fn attribute_capture_rules() {
     assert_eq!(outcome.result, Ok(()));
     assert_eq!(text(&outcome.findings.sop_class_uid), "absent");
     assert_eq!(
-        outcome.findings.sop_instance_uid.as_ref().and_then(Captured::as_uid),
+        outcome
+            .findings
+            .sop_instance_uid
+            .as_ref()
+            .and_then(Captured::as_uid),
         Some("1.2.3")
     );
     let date = outcome.findings.series_date.unwrap();
@@ -460,7 +498,7 @@ fn not_validating_stops_after_series_date_and_ignores_errors() {
     assert_eq!(outcome.findings.series_date.unwrap().value, b"20200115");
     // It stopped right after the Series Date value.
     assert_eq!(outcome.parsed, 16);
-    assert_eq!(scan(EXPLICIT, &bytes).result.is_err(), true);
+    assert!(scan(EXPLICIT, &bytes).result.is_err());
     // Malformed before Series Date: nothing found, no error.
     let outcome = scan_chunks(EXPLICIT, false, &[&cat(&[&r.item(0), &bytes])]);
     assert_eq!(outcome.result, Ok(()));
