@@ -254,7 +254,7 @@ impl StoreError {
             StoreError::EmptyDataset => "empty data set".to_string(),
             StoreError::MissingSopClass => "no SOP class UID to name the file".to_string(),
             StoreError::UnsafeName { problem, .. } => {
-                format!("unusable file name: {problem}")
+                format!("file name {problem}")
             }
             StoreError::NoUniqueName { .. } => "no unique file name".to_string(),
             StoreError::Malformed { problem } => format!("malformed data set: {problem}"),
@@ -399,7 +399,10 @@ impl IncomingInstance {
         let default_names = options.naming == Naming::Default;
         if default_names && !meta.sop_instance_uid.is_empty() {
             if let Err(problem) = naming::check_instance_uid(&meta.sop_instance_uid) {
-                log_name_error(&format!("Invalid SOP Instance UID ({})", problem.text()));
+                log_name_error(&format!(
+                    "Invalid SOP Instance UID (value {})",
+                    problem.text()
+                ));
                 return UnsafeNameSnafu {
                     value: meta.sop_instance_uid.clone(),
                     problem: problem.text(),
@@ -595,7 +598,10 @@ impl IncomingInstance {
                     })
                     .unwrap_or_default();
                 if let Err(problem) = naming::check_instance_uid(instance) {
-                    log_name_error(&format!("Invalid SOP Instance UID ({})", problem.text()));
+                    log_name_error(&format!(
+                        "Invalid SOP Instance UID (value {})",
+                        problem.text()
+                    ));
                     return UnsafeNameSnafu {
                         value: instance,
                         problem: problem.text(),
@@ -623,7 +629,7 @@ impl IncomingInstance {
         let name = name
             .map(|name| {
                 naming::finish_component(&name).map_err(|problem| {
-                    log_name_error(&format!("invalid file name ({})", problem.text()));
+                    log_name_error(&format!("Invalid file name (name {})", problem.text()));
                     StoreError::UnsafeName {
                         value: name.clone(),
                         problem: problem.text(),
@@ -733,7 +739,7 @@ impl IncomingInstance {
                 extension,
             );
             let name = naming::finish_component(&name).map_err(|problem| {
-                log_name_error(&format!("invalid file name ({})", problem.text()));
+                log_name_error(&format!("Invalid file name (name {})", problem.text()));
                 StoreError::UnsafeName {
                     value: name.clone(),
                     problem: problem.text(),

@@ -83,8 +83,8 @@ pub(crate) enum Refusal {
 impl Refusal {
     pub(crate) fn text(self) -> &'static str {
         match self {
-            Refusal::Empty => "empty",
-            Refusal::TooLong => "too long",
+            Refusal::Empty => "is empty",
+            Refusal::TooLong => "is too long",
             Refusal::NotPrintableAscii => "contains a byte that is not printable ASCII",
             Refusal::DotComponent => "is '.' or '..'",
         }
@@ -341,10 +341,10 @@ mod tests {
             default_name("CT", "1.2\u{7f}", ""),
             expect!["refused: contains a byte that is not printable ASCII"],
         );
-        check_name(String::new(), expect!["refused: empty"]);
+        check_name(String::new(), expect!["refused: is empty"]);
         check_name(".".to_string(), expect!["refused: is '.' or '..'"]);
         check_name("..".to_string(), expect!["refused: is '.' or '..'"]);
-        check_name("x".repeat(256), expect!["refused: too long"]);
+        check_name("x".repeat(256), expect!["refused: is too long"]);
         check_name(
             "x".repeat(255),
             expect![[

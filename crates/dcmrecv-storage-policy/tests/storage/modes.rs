@@ -578,3 +578,47 @@ proptest! {
         prop_assert_eq!(std::fs::read(stored.path().unwrap()).unwrap(), expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever arrives, the result is a complete file holding exactly the bytes received, or a
+    /// "cannot understand" error and nothing on disk.
+    #[test]
+    fn random_bytes_give_a_file_or_a_clean_refusal(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+        prefix_len in 0usize..300,
+        chunk in 1usize..64,
+        ts in proptest::sample::select(vec![IMPLICIT, EXPLICIT, BIG, DEFLATED, JPEG, "1.2.3.4"]),
+        mode in proptest::sample::select(vec![Mode::Normal, Mode::BitPreserving, Mode::Ignore]),
+    ) {
+        let dir = tempdir();
+        let storage = storage(
+            StorageOptions::new(dir.path())
+                .mode(mode)
+                .subdirectories(Subdirectories::SeriesDate),
+        );
+        // Sometimes a valid beginning, then garbage.
+        let valid = if ts == DEFLATED || ts == "1.2.3.4" {
+            Vec::new()
+        } else {
+            Synth::ct(UID).encode(ts)
+        };
+        let cut = prefix_len.min(valid.len());
+        let data = [&valid[..cut], &bytes[..]].concat();
+        match store(&storage, &InstanceMeta::new(CT, UID, ts), &data, chunk) {
+            Ok(stored) => match stored.path() {
+                Some(path) => {
+                    let file = std::fs::read(path).unwrap();
+                    prop_assert_eq!(&file[header_len(&file)..], &data[..]);
+                    prop_assert_eq!(tree(dir.path()).iter().filter(|p| !p.ends_with('/')).count(), 1);
+                }
+                None => prop_assert!(tree(dir.path()).is_empty()),
+            },
+            Err(error) => {
+                prop_assert_eq!(error.kind(), ErrorKind::CannotUnderstand);
+                prop_assert!(tree(dir.path()).iter().all(|p| p.ends_with('/')), "{:?}", tree(dir.path()));
+            }
+        }
+    }
+}
