@@ -1,1 +1,136 @@
-//! dcmrecv-storage-policy (work in progress).
+//! The storage policy of dcmrecv-rs: turns "an instance is arriving" into a DICOM Part-10 file,
+//! with the directory layout, file names, meta header, statuses and log lines of DCMTK 3.6.7's
+//! `dcmrecv` (`dcmrecv.man`, and the project's behaviour specification, section 4).
+//!
+//! It knows nothing about networking. A Storage SCP hands it the C-STORE command's values
+//! ([`InstanceMeta`]) and then the data set bytes as they arrive; the bytes stream to a temporary
+//! file (memory stays flat whatever the object size), and when the instance is complete the file
+//! is renamed to its final name:
+//!
+//! ```text
+//! Storage::begin(&InstanceMeta)  → IncomingInstance   temporary file opened
+//! IncomingInstance::write(chunk) …                    bytes appended as they arrive, scanned
+//! IncomingInstance::finish()     → Stored { path }    name decided, [fsync], rename, [fsync dir]
+//! IncomingInstance::abort()                           temporary file removed
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use dcmrecv_storage_policy::{InstanceMeta, Naming, Storage, StorageOptions};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let storage = Storage::new(StorageOptions::new(dir.path()).naming(Naming::Default))?;
+//!
+//! // A tiny Explicit VR Little Endian data set: SOP Class UID and SOP Instance UID.
+//! let mut dataset = Vec::new();
+//! for (element, uid) in [(0x16u16, "1.2.840.10008.5.1.4.1.1.2\0"), (0x18, "1.2.3.4")] {
+//!     dataset.extend_from_slice(&[0x08, 0x00]);
+//!     dataset.extend_from_slice(&element.to_le_bytes());
+//!     dataset.extend_from_slice(b"UI");
+//!     dataset.extend_from_slice(&(uid.len() as u16).to_le_bytes());
+//!     dataset.extend_from_slice(uid.as_bytes());
+//! }
+//!
+//! let meta = InstanceMeta::new("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4", "1.2.840.10008.1.2.1")
+//!     .with_calling_ae_title("STORESCU");
+//! let mut incoming = storage.begin(&meta)?;
+//! for chunk in dataset.chunks(5) {
+//!     incoming.write(chunk)?; // as the P-DATA PDVs arrive
+//! }
+//! let stored = incoming.finish()?;
+//! assert_eq!(stored.path(), Some(dir.path().join("CT.1.2.3.4").as_path()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! - **Layout and names as DCMTK** ([`Subdirectories`], [`Naming`]): `<od>/<name>`, or
+//!   `<od>/data/YYYY/MM/DD/<name>` from a valid Series Date and `<od>/undef/<today>/<name>`
+//!   otherwise (`+ssd`); `<prefix>.<SOP Instance UID>` (`+fd`), `<prefix>.X.<new UID>` (`+fu`),
+//!   `<prefix>_<start time><random>` (`+fsu`, DCMTK's own pseudo-random sequence, never
+//!   overwriting) and `<YYYYMMDDhhmmss>.<µs>.<prefix>` (`+fst`), plus the extension (`-fe`). The
+//!   194-row SOP class → prefix table is data (`data/modalities.tsv`, [`modality_prefix`]);
+//!   unknown classes are `UNKNOWN` (`XX` with `+fsu`). New UIDs are `2.25.<UUID as decimal>`.
+//! - **Three modes** ([`Mode`]). *Normal* (`-B`): 128 zero bytes, `DICM`, a 7-element meta
+//!   header built like DCMTK's from the data set's SOP Class/Instance UID (fallbacks
+//!   `1.2.276.0.7230010.3.1.0.1` and a new UID), then the data set. *Bit-preserving* (`+B`): an
+//!   8-element meta header from the command and the calling AE title, then the data set bytes
+//!   verbatim. *Ignore* (`--ignore`): receive, check, store nothing. The meta group encoding is
+//!   DCMTK's byte for byte (checked against files the real `dcmrecv` wrote).
+//! - **An incremental data set scanner**: a push parser for Implicit VR LE, Explicit VR LE and BE,
+//!   Deflated Explicit VR LE (inflated as the bytes arrive) and the encapsulated syntaxes. It
+//!   picks up (0008,0016), (0008,0018) and (0008,0021) for naming and, in normal and ignore
+//!   modes, checks that the whole data set is structurally decodable; values are skipped, never
+//!   copied, and memory is bounded by the nesting depth (itself bounded). Unknown transfer
+//!   syntaxes are stored unchecked and named from the command. In normal mode the first data set
+//!   bytes are held back (at most [`StorageOptions::hold_back_limit`], 1 MiB by default) until
+//!   the scanner has passed (0008,0018), because the meta header in front needs the UIDs.
+//! - **Atomic and durable**: the temporary file `<od>/.dcmrecv-tmp-<pid>-<n>.part` lives on
+//!   the destination file system, so a file under a final name is always complete; a duplicate
+//!   final name is replaced atomically (with DCMTK's `file already exists, overwriting` warning);
+//!   an error, an abort or a drop removes the temporary file; [`Storage::sweep_leftovers`]
+//!   removes those of a crashed process; [`StorageOptions::fsync`] syncs the file and then its
+//!   directory before `finish` returns.
+//! - **Errors the SCP can answer with** ([`StoreError::kind`], [`StoreError::reason`]):
+//!   [`ErrorKind::OutOfResources`] (0xA700: cannot create the directory or file, disk full,
+//!   permission denied, directory vanished) and [`ErrorKind::CannotUnderstand`] (0xC000: empty
+//!   data set, no SOP class for `+fd`, no unique `+fsu` name, unusable UID, malformed data set).
+//! - **DCMTK's log lines** as `tracing` events: `Stored received object to file: <path>` (info),
+//!   `file already exists, overwriting: <path>` (warn), `cannot store received object: <path>:
+//!   <OS reason>`, `cannot create directory for received object: <dir>: Cannot create directory:
+//!   <OS reason>`, `cannot generate directory or file name for received object: Invalid SOP
+//!   Class UID` (error), `generated filename for received object: <path>` and `received dataset
+//!   is not stored since the storage mode is set to 'ignore'` (debug). Paths are shaped as DCMTK
+//!   prints them (`./CT...`, `sub/CT...`).
+//!
+//! # Safety of paths
+//!
+//! File names and directories are made only from validated values. Series Date only ever
+//! contributes digits. The SOP class only selects a prefix from the table. The SOP Instance UID
+//! (`+fd`) and the extension follow Debian's DCMTK (the CVE-2022-2119/2120 fix): every `/` in the
+//! generated file name becomes `_`. In addition, and unlike DCMTK, a SOP Instance UID longer than
+//! 64 characters, a name holding a byte that is not printable ASCII (NUL, control characters,
+//! anything non-ASCII), and a name that is empty, `.` or `..` are refused with
+//! [`ErrorKind::CannotUnderstand`]. Spaces and backslashes are kept, as DCMTK keeps them. Nothing
+//! can therefore name a path outside the output directory.
+//!
+//! # Where we differ from DCMTK on purpose
+//!
+//! - Normal mode stores the received data set bytes as they are. DCMTK decodes and re-encodes
+//!   them: it writes every sequence and item with undefined length and recalculates group length
+//!   elements. Our files keep explicit lengths and whatever group lengths were sent; they are
+//!   byte-identical to what the sender encoded, and memory stays flat.
+//! - A data set that cannot be decoded is answered with 0xC000 (DCMTK aborts the association
+//!   without a response); the same in ignore mode.
+//! - Bit-preserving mode works with Series Date sub-directories (DCMTK refuses `+B +ssd`), and
+//!   with default names and an empty SOP Class UID in the command it answers 0xC000 where DCMTK
+//!   aborts the association.
+//! - Temporary file + rename: DCMTK writes the final file in place (and in bit-preserving mode
+//!   deletes a previously stored file of the same name when a resend fails).
+//! - `+fu` UIDs are `2.25.<UUID>`, not under OFFIS's root; the meta header's Implementation
+//!   Class UID and Version Names are ours ([`DEFAULT_IMPLEMENTATION_CLASS_UID`]), settable with
+//!   [`StorageOptions::implementation`].
+
+mod incoming;
+mod meta;
+mod naming;
+mod options;
+mod prefix;
+mod scanner;
+mod storage;
+mod sweep;
+mod transfer_syntax;
+mod uid;
+
+#[cfg(test)]
+mod test_support;
+
+pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
+pub use options::{
+    DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,
+};
+pub use prefix::modality_prefix;
+pub use storage::{OpenError, Storage};
+pub use sweep::SweepError;

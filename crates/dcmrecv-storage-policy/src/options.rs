@@ -1,0 +1,173 @@
+//! The storage options builder.
+
+use std::path::PathBuf;
+
+/// Implementation Class UID written to (0002,0012) by default: the dcmrecv-rs root, a `2.25`
+/// UUID-derived UID generated once for this project.
+pub const DEFAULT_IMPLEMENTATION_CLASS_UID: &str = "2.25.187004362859837783453164106295648066329";
+
+/// Implementation Version Name written to (0002,0013) in normal mode by default (at most 16
+/// characters, like DCMTK's `OFFIS_DCMTK_367`): `DCMRECV_RS_<major><minor><patch>`.
+pub const DEFAULT_IMPLEMENTATION_VERSION_NAME: &str = concat!(
+    "DCMRECV_RS_",
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    env!("CARGO_PKG_VERSION_MINOR"),
+    env!("CARGO_PKG_VERSION_PATCH")
+);
+
+/// Implementation Version Name written to (0002,0013) in bit-preserving mode by default (DCMTK
+/// uses a different name there too: `OFFIS_DCMBP_367`): `DCMRECV_BP_<major><minor><patch>`.
+pub const DEFAULT_BIT_PRESERVING_VERSION_NAME: &str = concat!(
+    "DCMRECV_BP_",
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    env!("CARGO_PKG_VERSION_MINOR"),
+    env!("CARGO_PKG_VERSION_PATCH")
+);
+
+/// Default bound on the bytes held back in normal mode until the SOP UIDs are seen (1 MiB).
+pub const DEFAULT_HOLD_BACK_LIMIT: usize = 1024 * 1024;
+
+/// Sub-directories below the output directory (`dcmrecv -s` / `+ssd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Subdirectories {
+    /// Files go directly into the output directory (`-s`, the default).
+    #[default]
+    None,
+    /// `data/YYYY/MM/DD/` from a valid Series Date (0008,0021), else `undef/<today YYYYMMDD>/`
+    /// (`+ssd`).
+    SeriesDate,
+}
+
+/// The file-name scheme (`dcmrecv +fd` / `+fu` / `+fsu` / `+fst`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Naming {
+    /// `<prefix>.<SOP Instance UID><ext>` (`+fd`, the default). Needs a SOP class.
+    #[default]
+    Default,
+    /// `<prefix>.X.<new UID><ext>` (`+fu`); our new UIDs have the form `2.25.<UUID as decimal>`.
+    UniqueUid,
+    /// `<prefix>_<8 hex digits start time><8 hex digits pseudo-random><ext>` (`+fsu`), never
+    /// overwriting an existing file.
+    ShortUnique,
+    /// `<YYYYMMDDhhmmss>.<microseconds>.<prefix><ext>` from the local time of the store (`+fst`).
+    SystemTime,
+}
+
+/// What is written (`dcmrecv -B` / `+B` / `--ignore`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Normal mode (`-B`, the default): the data set is checked for structural validity and the
+    /// 7-element meta header is built from the data set's SOP Class/Instance UID, like DCMTK. The
+    /// data set bytes are stored as received (DCMTK re-encodes them; see the crate docs).
+    #[default]
+    Normal,
+    /// Bit-preserving mode (`+B`): the data set bytes exactly as received, after an 8-element meta
+    /// header built from the command and the association. Not validated.
+    BitPreserving,
+    /// `--ignore`: receive, check, report success, store nothing.
+    Ignore,
+}
+
+/// Options for a [`Storage`](crate::Storage), built step by step.
+///
+/// ```
+/// use dcmrecv_storage_policy::{Mode, Naming, StorageOptions, Subdirectories};
+///
+/// let options = StorageOptions::new("/srv/dicom")
+///     .subdirectories(Subdirectories::SeriesDate)
+///     .naming(Naming::ShortUnique)
+///     .extension(".dcm")
+///     .mode(Mode::Normal)
+///     .fsync(true);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    pub(crate) output_directory: PathBuf,
+    pub(crate) subdirectories: Subdirectories,
+    pub(crate) naming: Naming,
+    pub(crate) extension: String,
+    pub(crate) mode: Mode,
+    pub(crate) fsync: bool,
+    pub(crate) implementation_class_uid: String,
+    pub(crate) implementation_version_name: String,
+    pub(crate) bit_preserving_version_name: String,
+    pub(crate) hold_back_limit: usize,
+}
+
+impl StorageOptions {
+    /// Options that store into `output_directory` (`dcmrecv -od`; an empty path means the current
+    /// directory), with DCMTK's defaults: no sub-directories, `<prefix>.<UID>` names, no
+    /// extension, normal mode, no fsync.
+    pub fn new(output_directory: impl Into<PathBuf>) -> StorageOptions {
+        StorageOptions {
+            output_directory: output_directory.into(),
+            subdirectories: Subdirectories::default(),
+            naming: Naming::default(),
+            extension: String::new(),
+            mode: Mode::default(),
+            fsync: false,
+            implementation_class_uid: DEFAULT_IMPLEMENTATION_CLASS_UID.to_string(),
+            implementation_version_name: DEFAULT_IMPLEMENTATION_VERSION_NAME.to_string(),
+            bit_preserving_version_name: DEFAULT_BIT_PRESERVING_VERSION_NAME.to_string(),
+            hold_back_limit: DEFAULT_HOLD_BACK_LIMIT,
+        }
+    }
+
+    /// Sets the sub-directory scheme (`-s` / `+ssd`).
+    pub fn subdirectories(mut self, subdirectories: Subdirectories) -> StorageOptions {
+        self.subdirectories = subdirectories;
+        self
+    }
+
+    /// Sets the file-name scheme (`+fd` / `+fu` / `+fsu` / `+fst`).
+    pub fn naming(mut self, naming: Naming) -> StorageOptions {
+        self.naming = naming;
+        self
+    }
+
+    /// Sets the extension appended verbatim to every file name (`-fe`; include the dot yourself).
+    /// As in Debian's DCMTK, a `/` in it becomes `_` in the file name. It must be printable ASCII.
+    pub fn extension(mut self, extension: impl Into<String>) -> StorageOptions {
+        self.extension = extension.into();
+        self
+    }
+
+    /// Sets the storage mode (`-B` / `+B` / `--ignore`).
+    pub fn mode(mut self, mode: Mode) -> StorageOptions {
+        self.mode = mode;
+        self
+    }
+
+    /// Whether to fsync each file, and then its directory, before reporting it stored.
+    pub fn fsync(mut self, fsync: bool) -> StorageOptions {
+        self.fsync = fsync;
+        self
+    }
+
+    /// Sets the Implementation Class UID (0002,0012) and the Implementation Version Names
+    /// (0002,0013) written in normal and in bit-preserving mode. The UID must be a valid UID of at
+    /// most 64 characters and the names 1 to 16 printable ASCII characters.
+    pub fn implementation(
+        mut self,
+        class_uid: impl Into<String>,
+        version_name: impl Into<String>,
+        bit_preserving_version_name: impl Into<String>,
+    ) -> StorageOptions {
+        self.implementation_class_uid = class_uid.into();
+        self.implementation_version_name = version_name.into();
+        self.bit_preserving_version_name = bit_preserving_version_name.into();
+        self
+    }
+
+    /// Bounds the data set bytes held in memory in normal mode while waiting for the SOP
+    /// Class/Instance UID, which the meta header in front of the data set needs. Past this many
+    /// bytes the UIDs the scanner has not seen yet count as absent. Default: 1 MiB.
+    pub fn hold_back_limit(mut self, bytes: usize) -> StorageOptions {
+        self.hold_back_limit = bytes;
+        self
+    }
+}
