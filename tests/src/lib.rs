@@ -7,7 +7,9 @@
 //! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
+//! - [`profiles`]: negotiation profiles (a stop-gap reader of DCMTK's `storescp.cfg`).
 
 pub mod objects;
 pub mod peers;
 pub mod process;
+pub mod profiles;
