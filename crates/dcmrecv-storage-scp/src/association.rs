@@ -638,10 +638,27 @@ fn serve<S: Transport>(
         End::Shutdown => "the server is shutting down",
         End::WriteFailed => "the connection was lost",
     });
+    // The association is over once it ended on the wire; the tear-down wait below is not part
+    // of it.
+    let summary = || {
+        info!(
+            objects = dimse.objects,
+            failed = dimse.failed,
+            bytes = dimse.data_set_bytes,
+            seconds = established.started.elapsed().as_secs_f64(),
+            end = end.name(),
+            "association finished"
+        );
+    };
     match end {
-        End::Released => close_after(&mut conn.stream, options.acse_timeout),
+        End::Released => {
+            summary();
+            close_after(&mut conn.stream, options.acse_timeout);
+        }
         End::Abort | End::TimedOut => {
-            if wire::send(&mut conn.stream, &A_ABORT).is_ok() {
+            let sent = wire::send(&mut conn.stream, &A_ABORT).is_ok();
+            summary();
+            if sent {
                 close_after(&mut conn.stream, options.acse_timeout);
             } else {
                 wire::shutdown(conn.stream.socket());
@@ -650,18 +667,14 @@ fn serve<S: Transport>(
         End::Shutdown => {
             warn!("aborting the association: the server is shutting down");
             let _ = wire::send(&mut conn.stream, &A_ABORT);
+            summary();
             wire::shutdown(conn.stream.socket());
         }
-        End::PeerAborted | End::WriteFailed => wire::shutdown(conn.stream.socket()),
+        End::PeerAborted | End::WriteFailed => {
+            summary();
+            wire::shutdown(conn.stream.socket());
+        }
     }
-    info!(
-        objects = dimse.objects,
-        failed = dimse.failed,
-        bytes = dimse.data_set_bytes,
-        seconds = established.started.elapsed().as_secs_f64(),
-        end = end.name(),
-        "association finished"
-    );
 }
 
 impl Dimse<'_> {
