@@ -12,7 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use snafu::ResultExt;
-use tracing::{error, info, warn};
+use tracing::{debug, error, warn};
 
 use crate::association::{self, Connection, Context};
 use crate::options::{AcceptorOptions, BindListenerSnafu, Error, ResolveAddressSnafu};
@@ -181,7 +181,7 @@ impl Acceptor {
         // thread of their own; beyond this many at once they are simply closed.
         let max_rejecting = max.max(8);
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
-        info!(address = %self.local_addr, "listening for associations");
+        debug!(address = %self.local_addr, "listening for associations");
         loop {
             let accepted = self.listener.accept();
             if self.shared.shutting_down.load(Ordering::SeqCst) {
@@ -248,7 +248,7 @@ impl Acceptor {
         for thread in threads {
             let _ = thread.join();
         }
-        info!("stopped");
+        debug!("stopped serving");
     }
 
     /// Waits for in-flight associations until the deadline, then aborts the rest.

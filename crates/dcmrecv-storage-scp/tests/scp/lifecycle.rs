@@ -190,3 +190,12 @@ fn shutdown_lets_associations_finish_within_the_grace_period() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert_eq!(handle.active_associations(), 0);
 }
+
+#[test]
+fn handles_and_acceptors_can_move_between_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    fn movable<T: Send + 'static>() {}
+    shareable::<dcmrecv_storage_scp::ShutdownHandle>();
+    movable::<dcmrecv_storage_scp::Acceptor>();
+    shareable::<dcmrecv_storage_scp::AcceptorOptions>();
+}
