@@ -171,8 +171,8 @@ fn main() {
         let file = match &kind {
             SinkKind::File(dir) => {
                 let tmp = dir.join(format!(".tmp.{}", counter.fetch_add(1, Ordering::Relaxed)));
-                let f = File::create(&tmp)
-                    .map_err(|e| StoreStatus::out_of_resources(e.to_string()))?;
+                let f =
+                    File::create(&tmp).map_err(|e| StoreStatus::out_of_resources(e.to_string()))?;
                 Some((tmp, BufWriter::with_capacity(256 * 1024, f)))
             }
             _ => None,
