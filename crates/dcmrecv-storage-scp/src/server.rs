@@ -176,15 +176,21 @@ impl Acceptor {
     /// and never end the loop. Transient `accept` errors (e.g. too many open files) are logged
     /// and retried after a short pause.
     pub fn serve(self) {
-        let max = self.ctx.options.max_associations;
+        let Acceptor {
+            listener,
+            local_addr,
+            shared,
+            ctx,
+        } = self;
+        let max = ctx.options.max_associations;
         // Connections over the limit still get a proper A-ASSOCIATE-RJ, read and sent on a
         // thread of their own; beyond this many at once they are simply closed.
         let max_rejecting = max.max(8);
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
-        debug!(address = %self.local_addr, "listening for associations");
+        debug!(address = %local_addr, "listening for associations");
         loop {
-            let accepted = self.listener.accept();
-            if self.shared.shutting_down.load(Ordering::SeqCst) {
+            let accepted = listener.accept();
+            if shared.shutting_down.load(Ordering::SeqCst) {
                 break;
             }
             let (stream, peer) = match accepted {
@@ -197,9 +203,9 @@ impl Acceptor {
                 }
             };
             threads.retain(|t| !t.is_finished());
-            let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
             let over_limit = {
-                let mut slots = self.shared.slots();
+                let mut slots = shared.slots();
                 let over_limit = if slots.active < max {
                     slots.active += 1;
                     false
@@ -217,11 +223,11 @@ impl Acceptor {
                 over_limit
             };
             let slot = SlotGuard {
-                shared: Arc::clone(&self.shared),
+                shared: Arc::clone(&shared),
                 id,
                 over_limit,
             };
-            let ctx = Arc::clone(&self.ctx);
+            let ctx = Arc::clone(&ctx);
             let spawned = thread::Builder::new()
                 .name(format!("association-{id}"))
                 .spawn(move || {
@@ -244,58 +250,58 @@ impl Acceptor {
                 Err(e) => warn!(%peer, "cannot start an association thread: {e}"),
             }
         }
-        self.drain();
+        // Refuse new connections at once rather than leaving them in the backlog.
+        drop(listener);
+        drain(&shared, &ctx);
         for thread in threads {
             let _ = thread.join();
         }
         debug!("stopped serving");
     }
+}
 
-    /// Waits for in-flight associations until the deadline, then aborts the rest.
-    fn drain(&self) {
-        let mut slots = self.shared.slots();
-        let deadline = *slots.deadline.get_or_insert_with(Instant::now);
-        while slots.active + slots.rejecting > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            slots = self
-                .shared
-                .changed
-                .wait_timeout(slots, left)
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+/// Waits for in-flight associations until the deadline, then aborts the rest.
+fn drain(shared: &Shared, ctx: &Context) {
+    let mut slots = shared.slots();
+    let deadline = *slots.deadline.get_or_insert_with(Instant::now);
+    while slots.active + slots.rejecting > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
         }
-        if slots.active + slots.rejecting == 0 {
-            return;
+        slots = shared
+            .changed
+            .wait_timeout(slots, left)
+            .map(|(guard, _)| guard)
+            .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+    }
+    if slots.active + slots.rejecting == 0 {
+        return;
+    }
+    warn!(
+        associations = slots.active,
+        "shutdown deadline reached: aborting the remaining associations"
+    );
+    ctx.aborting.store(true, Ordering::SeqCst);
+    // Shutting the read side wakes a blocked read; the write side stays open so that an
+    // object whose sink already finished still gets its response, and our A-ABORT goes out.
+    for socket in slots.sockets.values() {
+        let _ = socket.shutdown(Shutdown::Read);
+    }
+    let until = Instant::now() + ABORT_GRACE;
+    while slots.active + slots.rejecting > 0 {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
         }
-        warn!(
-            associations = slots.active,
-            "shutdown deadline reached: aborting the remaining associations"
-        );
-        self.ctx.aborting.store(true, Ordering::SeqCst);
-        // Shutting the read side wakes a blocked read; the write side stays open so that an
-        // object whose sink already finished still gets its response, and our A-ABORT goes out.
-        for socket in slots.sockets.values() {
-            let _ = socket.shutdown(Shutdown::Read);
-        }
-        let until = Instant::now() + ABORT_GRACE;
-        while slots.active + slots.rejecting > 0 {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            slots = self
-                .shared
-                .changed
-                .wait_timeout(slots, left)
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
-        }
-        for socket in slots.sockets.values() {
-            let _ = socket.shutdown(Shutdown::Both);
-        }
+        slots = shared
+            .changed
+            .wait_timeout(slots, left)
+            .map(|(guard, _)| guard)
+            .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+    }
+    for socket in slots.sockets.values() {
+        let _ = socket.shutdown(Shutdown::Both);
     }
 }
 

@@ -179,9 +179,12 @@ fn shutdown_lets_associations_finish_within_the_grace_period() {
         &rq("DRAIN", vec![pc(1, VERIFICATION, &[IMPLICIT])]),
     );
     let handle = server.handle.clone();
+    let addr = server.addr;
     let stopper = std::thread::spawn(move || server.stop(Duration::from_secs(10)));
     std::thread::sleep(Duration::from_millis(200));
-    // Still served while draining.
+    // New connections are refused at once...
+    assert!(TcpStream::connect(addr).is_err());
+    // ...while the association in flight is still served.
     c.send(&p_data(&[pdv(1, COMMAND_LAST, &c_echo_rq(1))]));
     assert!(c.read_command().is_some());
     c.release();
