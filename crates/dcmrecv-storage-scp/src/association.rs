@@ -78,7 +78,6 @@ pub(crate) fn run<S: Transport>(mut conn: Connection<S>, ctx: &Context) {
         close_after(&mut conn.stream, options.acse_timeout);
         return;
     };
-    reader.bytes_read = 0;
     serve(conn, reader, established, ctx);
 }
 

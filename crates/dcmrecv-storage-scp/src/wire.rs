@@ -86,8 +86,6 @@ pub(crate) struct PduReader {
     carry: [u8; 6],
     carry_len: usize,
     quickack: bool,
-    /// Bytes read from the socket so far.
-    pub(crate) bytes_read: u64,
 }
 
 impl PduReader {
@@ -98,7 +96,6 @@ impl PduReader {
             carry: [0; 6],
             carry_len: 0,
             quickack,
-            bytes_read: 0,
         }
     }
 
@@ -124,13 +121,7 @@ impl PduReader {
         header[..got].copy_from_slice(&self.carry[..got]);
         self.carry_len = 0;
         while got < 6 {
-            got += read_some(
-                stream,
-                &mut header[got..],
-                deadline,
-                self.quickack,
-                &mut self.bytes_read,
-            )?;
+            got += read_some(stream, &mut header[got..], deadline, self.quickack)?;
         }
         Ok(PduHeader {
             pdu_type: header[0],
@@ -154,13 +145,7 @@ impl PduReader {
         let want = length + 6;
         let mut got = 0;
         while got < length {
-            got += read_some(
-                stream,
-                &mut self.buf[got..want],
-                deadline,
-                self.quickack,
-                &mut self.bytes_read,
-            )?;
+            got += read_some(stream, &mut self.buf[got..want], deadline, self.quickack)?;
         }
         let extra = got - length;
         self.carry[..extra].copy_from_slice(&self.buf[length..got]);
@@ -182,13 +167,7 @@ impl PduReader {
         left -= carried;
         while left > 0 {
             let n = self.buf.len().min(left);
-            left -= read_some(
-                stream,
-                &mut self.buf[..n],
-                deadline,
-                self.quickack,
-                &mut self.bytes_read,
-            )?;
+            left -= read_some(stream, &mut self.buf[..n], deadline, self.quickack)?;
         }
         Ok(())
     }
@@ -200,7 +179,6 @@ fn read_some<S: Transport>(
     buf: &mut [u8],
     deadline: ReadDeadline,
     quickack: bool,
-    counter: &mut u64,
 ) -> Result<usize, ReadError> {
     loop {
         if let ReadDeadline::At(at) = deadline {
@@ -216,7 +194,6 @@ fn read_some<S: Transport>(
         match stream.read(buf) {
             Ok(0) => return Err(ReadError::Closed),
             Ok(n) => {
-                *counter += n as u64;
                 if quickack {
                     rearm_quickack(stream.socket());
                 }
