@@ -1,1 +1,3 @@
-//! End-to-end tests (work in progress).
+//! End-to-end tests with real DCMTK and pynetdicom peers, one module per scenario.
+
+mod scp;

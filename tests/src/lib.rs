@@ -8,8 +8,10 @@
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
 //! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
+//! - [`profiles`]: negotiation profiles (a stop-gap reader of DCMTK's `storescp.cfg`).
 
 pub mod corpus;
 pub mod objects;
 pub mod peers;
 pub mod process;
+pub mod profiles;

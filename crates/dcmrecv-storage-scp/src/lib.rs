@@ -1,1 +1,153 @@
-//! dcmrecv-storage-scp (work in progress).
+//! A DICOM association acceptor and Verification/Storage SCP, built on dicom-ul's PDU layer,
+//! that negotiates like DCMTK's `dcmrecv` and streams every received data set to a sink of
+//! yours.
+//!
+//! You configure an [`AcceptorOptions`] (negotiation [`Profile`](dcmrecv_asconfig::Profile),
+//! limits, timeouts, identity, hooks), [`bind`](AcceptorOptions::bind) it with a
+//! [`SinkFactory`], and call [`Acceptor::serve`]. Each C-STORE's data set goes to the
+//! [`StoreSink`] the factory returns, PDV by PDV, as it arrives; the status the sink returns is
+//! the C-STORE response.
+//!
+//! # Example
+//!
+//! A receiver that hashes every object instead of storing it, answering a C-ECHO:
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//!
+//! use dcmrecv_asconfig::{PresentationContext, Profile};
+//! use dcmrecv_storage_scp::{AcceptorOptions, StoreRequest, StoreSink, StoreStatus};
+//!
+//! /// FNV-1a over the data set bytes, computed as they stream in.
+//! struct HashingSink {
+//!     sop_instance_uid: String,
+//!     hash: u64,
+//!     received: Arc<Mutex<Vec<(String, u64)>>>,
+//! }
+//!
+//! impl StoreSink for HashingSink {
+//!     fn write(&mut self, chunk: &[u8]) -> Result<(), StoreStatus> {
+//!         for &byte in chunk {
+//!             self.hash = (self.hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+//!         }
+//!         Ok(())
+//!     }
+//!     fn finish(self: Box<Self>) -> StoreStatus {
+//!         let mut received = self.received.lock().expect("not poisoned");
+//!         received.push((self.sop_instance_uid, self.hash));
+//!         StoreStatus::success()
+//!     }
+//!     fn abort(self: Box<Self>) {}
+//! }
+//!
+//! let profile = Profile::verification_only().with_presentation_context(PresentationContext {
+//!     abstract_syntax: "1.2.840.10008.5.1.4.1.1.2".into(), // CT Image Storage
+//!     transfer_syntaxes: vec!["1.2.840.10008.1.2.1".into(), "1.2.840.10008.1.2".into()],
+//! });
+//! let received = Arc::new(Mutex::new(Vec::new()));
+//! let sinks = {
+//!     let received = Arc::clone(&received);
+//!     move |request: &StoreRequest| -> Result<Box<dyn StoreSink>, StoreStatus> {
+//!         Ok(Box::new(HashingSink {
+//!             sop_instance_uid: request.sop_instance_uid.clone(),
+//!             hash: 0xcbf2_9ce4_8422_2325,
+//!             received: Arc::clone(&received),
+//!         }))
+//!     }
+//! };
+//! let acceptor = AcceptorOptions::new()
+//!     .profile(profile)
+//!     .host_lookup(false)
+//!     .bind("127.0.0.1:0", sinks)?;
+//! let addr = acceptor.local_addr();
+//! let stop = acceptor.shutdown_handle();
+//! let server = std::thread::spawn(move || acceptor.serve());
+//!
+//! // Any DICOM peer can talk to `addr` now; here dicom-ul's own client opens an association.
+//! let association = dicom_ul::ClientAssociationOptions::new()
+//!     .with_abstract_syntax("1.2.840.10008.1.1")
+//!     .establish(addr)?;
+//! association.release()?;
+//!
+//! stop.shutdown(Duration::from_secs(5));
+//! server.join().map_err(|_| "server thread panicked")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! - **DCMTK's negotiation** (spec §2.5 of the project, DCMTK's `asconfig.txt`): each proposed
+//!   presentation context is decided on its own, in request order; the *profile's*
+//!   transfer-syntax order wins; results 0, 2, 3 and 4 as DCMTK gives them, including its
+//!   SCP/SCU role-selection behaviour; extended negotiation from the profile; A-ASSOCIATE-RJ
+//!   (1, 1, 1) when nothing is acceptable; protocol-version (1, 2, 2) and application-context
+//!   (2, 1, 2) checks. dicom-ul's `ServerAssociationOptions` cannot express this (one global
+//!   transfer-syntax list, the requestor's order), so the acceptor reads the A-ASSOCIATE-RQ with
+//!   dicom-ul's PDU parser and negotiates itself.
+//! - **Streaming**: data PDVs are sliced out of one reused buffer the size of our maximum PDU
+//!   and handed to the sink; a data set is never assembled here, so memory per association is
+//!   about one PDU whatever the object size.
+//! - **Concurrency**: one thread per association up to
+//!   [`max_associations`](AcceptorOptions::max_associations) (default 64); beyond that,
+//!   A-ASSOCIATE-RJ (2, 3, 2: local limit exceeded). A slow or silent peer only affects its own
+//!   association. DCMTK serialises all associations.
+//! - **Graceful shutdown**: [`ShutdownHandle::shutdown`] stops accepting and drains in-flight
+//!   associations until a deadline, then aborts them (sinks aborted).
+//! - **Failures stay per object**: when [`SinkFactory::begin`] or [`StoreSink::write`] fails,
+//!   the rest of that data set is discarded, the C-STORE is answered with the sink's status and
+//!   an Error Comment, and the association continues.
+//! - **Timeouts**: ACSE (waiting for the request, and for the peer to close after our
+//!   RJ/RP/A-ABORT) and an optional DIMSE timeout. `TCP_NODELAY` on; `TCP_QUICKACK` re-armed
+//!   around reads on Linux so that Nagle-enabled senders (DCMTK by default) do not stall.
+//! - **Access control hook** ([`AccessControl`], [`AeTitleAllowList`]) answering with
+//!   A-ASSOCIATE-RJ reasons 3 or 7; by default nothing is checked, as in DCMTK.
+//!
+//! # Logging
+//!
+//! Events go through `tracing`; nothing is printed. Each association runs in an
+//! `info_span!("association", peer, calling, called)`, each DIMSE message in a
+//! `debug_span!("dimse", msg_id)`. Where DCMTK logs an event, the message is DCMTK's text, e.g.
+//! `Association Received <host>: <calling> -> <called>`, `Association Acknowledged (Max Send
+//! PDV: <n>)`, `Received C-STORE Request (MsgID <n>)`, `Sending C-STORE Response (Success)`,
+//! `Received Association Release Request`, `Received Association Abort Request`,
+//! `cannot handle this kind of DIMSE command (0x0020), we are a Storage SCP only`.
+//! The A-ASSOCIATE-RQ/AC/RJ dumps are one event each with a multi-line message, at DEBUG, or
+//! at INFO with [`verbose_pc`](AcceptorOptions::verbose_pc). Every established association
+//! ends with one INFO event `association finished` with the fields `objects`, `failed`,
+//! `bytes` (data set bytes), `seconds` and `end` (`released`, `peer aborted`, `aborted`, `timed
+//! out`, `shut down`, `connection lost`).
+//!
+//! # Differences from DCMTK
+//!
+//! - Blank AE titles get A-ASSOCIATE-RJ (1, 1, 7 or 3) instead of no answer at all.
+//! - After our A-ASSOCIATE-RJ or A-RELEASE-RP we wait at most the ACSE timeout for the peer to
+//!   close, not DCMTK's hard-coded 180 s (which blocks every other client there).
+//! - Command and data PDVs of any length are accepted (DCMTK aborts on odd fragment lengths),
+//!   and an association whose transfer syntax DCMTK cannot decode is still served: the sink
+//!   sees the transfer syntax UID and decides.
+//! - A failing sink gets a failure status and the association continues (DCMTK's `+B`
+//!   aborts), and failures carry an Error Comment (0000,0902).
+
+mod access;
+mod association;
+mod command;
+mod dump;
+mod negotiate;
+mod options;
+mod server;
+mod sink;
+mod status;
+mod wire;
+
+pub use access::{AcceptAny, AccessControl, AccessDenied, AccessRequest, AeTitleAllowList};
+pub use options::{
+    AcceptorOptions, DEFAULT_ACSE_TIMEOUT, DEFAULT_IMPLEMENTATION_CLASS_UID,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME, DEFAULT_MAX_ASSOCIATIONS, DEFAULT_MAX_PDU, Error,
+    MAX_MAX_PDU, MIN_MAX_PDU, UidNames,
+};
+pub use server::{Acceptor, ShutdownHandle};
+pub use sink::{
+    AcceptedPresentationContext, AssociationInfo, SinkFactory, StoreRequest, StoreSink,
+};
+pub use status::StoreStatus;

@@ -1,0 +1,1045 @@
+//! One association, from the first byte to the close: association establishment with our own
+//! negotiation, the DIMSE loop (C-ECHO, streaming C-STORE), release, abort and timeouts.
+//!
+//! Everything here runs on the association's own thread and is generic over the byte stream
+//! ([`Transport`]), so that TLS can be added without touching it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use dicom_ul::pdu::{
+    AssociationAC, MAXIMUM_PDU_SIZE, Pdu, PresentationContextResult,
+    PresentationContextResultReason, RequestorRoles, UserVariableItem, read_pdu, write_pdu,
+};
+use tracing::{Level, Span, debug, debug_span, error, field, info, info_span, warn};
+
+use crate::command::{self, Command, Response, field as command_field};
+use crate::dump::{self, Kind, Ours, PeerItems};
+use crate::negotiate::{self, Outcome, PcResult, clean_uid};
+use crate::options::AcceptorOptions;
+use crate::sink::{
+    AcceptedPresentationContext, AssociationInfo, SinkFactory, StoreRequest, StoreSink,
+};
+use crate::status::StoreStatus;
+use crate::wire::{
+    self, A_ABORT, A_RELEASE_RP, MAX_ASSOCIATE_RQ_LENGTH, PduReader, ReadDeadline, ReadError,
+    Transport, pdu_type,
+};
+
+/// The DICOM application context name (PS3.7 A.2.1).
+const APPLICATION_CONTEXT: &str = "1.2.840.10008.3.1.1.1";
+/// The largest command set we reassemble; real ones are about 200 bytes.
+const MAX_COMMAND_LENGTH: usize = 64 * 1024;
+/// DCMTK's ASC_MAXIMUMPDUSIZE, used for the Max Send PDV computation.
+const DCMTK_MAXIMUM_PDU: u32 = 131_072;
+/// DCMTK's fallback PDV length when the peer's maximum is unusable (4096 - 12).
+const DCMTK_DEFAULT_PDV: u32 = 4084;
+/// How long the send side may block before we give up on a peer that stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What an association thread needs from the server.
+pub(crate) struct Context {
+    pub(crate) options: AcceptorOptions,
+    pub(crate) sinks: Arc<dyn SinkFactory>,
+    /// Set when the shutdown deadline has passed: in-flight associations are aborted.
+    pub(crate) aborting: Arc<AtomicBool>,
+}
+
+/// A freshly accepted connection.
+pub(crate) struct Connection<S> {
+    pub(crate) stream: S,
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: Option<SocketAddr>,
+    /// The association limit was reached when this connection was accepted: read its request
+    /// and reject it.
+    pub(crate) over_limit: bool,
+}
+
+/// Serves one connection to the end.
+pub(crate) fn run<S: Transport>(mut conn: Connection<S>, ctx: &Context) {
+    let span = info_span!(
+        "association",
+        peer = %conn.peer,
+        calling = field::Empty,
+        called = field::Empty
+    );
+    let _entered = span.enter();
+    let options = &ctx.options;
+    wire::configure_socket(conn.stream.socket(), WRITE_TIMEOUT, options.tcp_quickack);
+    let mut reader = PduReader::new(options.max_pdu, options.tcp_quickack);
+
+    let Some(rq) = receive_request(&mut conn, &mut reader, ctx) else {
+        return;
+    };
+    let Some(established) = establish(&mut conn, &rq, ctx, &span) else {
+        close_after(&mut conn.stream, options.acse_timeout);
+        return;
+    };
+    serve(conn, reader, established, ctx);
+}
+
+/// Reads the A-ASSOCIATE-RQ within the ACSE timeout; `None` when the connection is finished.
+fn receive_request<S: Transport>(
+    conn: &mut Connection<S>,
+    reader: &mut PduReader,
+    ctx: &Context,
+) -> Option<dicom_ul::pdu::AssociationRQ> {
+    let deadline = ReadDeadline::At(Instant::now() + ctx.options.acse_timeout);
+    let header = match reader.read_header(&mut conn.stream, deadline) {
+        Ok(header) => header,
+        Err(ReadError::Closed) => {
+            debug!("connection closed before an association request arrived");
+            return None;
+        }
+        Err(ReadError::TimedOut) => {
+            error!("Could not receive association request: DUL network read timeout");
+            wire::shutdown(conn.stream.socket());
+            return None;
+        }
+        Err(ReadError::Io { source }) => {
+            error!("Could not receive association request: {source}");
+            return None;
+        }
+    };
+    match header.pdu_type {
+        pdu_type::ASSOCIATE_RQ => {}
+        pdu_type::ASSOCIATE_AC..=pdu_type::ABORT => {
+            warn!(
+                pdu_type = header.pdu_type,
+                "expected an A-ASSOCIATE-RQ, received another PDU type: aborting"
+            );
+            abort(conn, ctx);
+            return None;
+        }
+        other => {
+            error!("Could not receive association request: Unrecognized PDU type: {other:2}");
+            wire::shutdown(conn.stream.socket());
+            return None;
+        }
+    }
+    if header.length > MAX_ASSOCIATE_RQ_LENGTH {
+        error!(
+            "Could not receive association request: A-ASSOCIATE-RQ of {} bytes is longer than {MAX_ASSOCIATE_RQ_LENGTH}",
+            header.length
+        );
+        abort(conn, ctx);
+        return None;
+    }
+    // DCMTK accepts an A-ASSOCIATE-RQ longer than its maximum PDU, so we read it whatever our
+    // maximum, and shrink the buffer back afterwards.
+    let grown = header.length > reader.capacity();
+    if grown {
+        reader.resize(header.length);
+    }
+    let mut pdu = header.bytes().to_vec();
+    match reader.read_body(&mut conn.stream, header.length, deadline) {
+        Ok(body) => pdu.extend_from_slice(body),
+        Err(ReadError::TimedOut) => {
+            error!("Could not receive association request: DUL network read timeout");
+            wire::shutdown(conn.stream.socket());
+            return None;
+        }
+        Err(e) => {
+            error!("Could not receive association request: {e}");
+            return None;
+        }
+    }
+    if grown {
+        reader.resize(ctx.options.max_pdu);
+    }
+    // Non-strict: our maximum PDU does not apply to the request (see above).
+    match read_pdu(pdu.as_slice(), MAXIMUM_PDU_SIZE, false) {
+        Ok(Some(Pdu::AssociationRQ(rq))) => Some(rq),
+        Ok(_) => {
+            error!("Could not receive association request: incomplete A-ASSOCIATE-RQ");
+            abort(conn, ctx);
+            None
+        }
+        Err(e) => {
+            error!(
+                "Could not receive association request: {}",
+                snafu::Report::from_error(e)
+            );
+            abort(conn, ctx);
+            None
+        }
+    }
+}
+
+/// The state of an established association.
+struct Established {
+    info: Arc<AssociationInfo>,
+    /// Largest PDV payload we send.
+    max_send_pdv: usize,
+    started: Instant,
+}
+
+/// Checks the request in DCMTK's order and answers it; `None` when it was rejected (the
+/// A-ASSOCIATE-RJ has been sent).
+fn establish<S: Transport>(
+    conn: &mut Connection<S>,
+    rq: &dicom_ul::pdu::AssociationRQ,
+    ctx: &Context,
+    span: &Span,
+) -> Option<Established> {
+    let options = &ctx.options;
+    if rq.protocol_version & 1 == 0 {
+        error!(
+            "Could not receive association request: DUL Unsupported peer protocol {:04x}; expected 0001 in parseAssociate",
+            rq.protocol_version
+        );
+        reject(conn, 1, 2, 2);
+        return None;
+    }
+    let host = if options.host_lookup {
+        dns_lookup::lookup_addr(&conn.peer.ip()).unwrap_or_else(|_| conn.peer.ip().to_string())
+    } else {
+        conn.peer.ip().to_string()
+    };
+    span.record("calling", rq.calling_ae_title.as_str());
+    span.record("called", rq.called_ae_title.as_str());
+    info!(
+        "Association Received {host}: {} -> {}",
+        rq.calling_ae_title, rq.called_ae_title
+    );
+    let peer = PeerItems::from_rq(rq);
+    debug!(
+        implementation_class_uid = peer.implementation_class_uid.as_deref().unwrap_or(""),
+        implementation_version_name = peer.implementation_version_name.as_deref().unwrap_or(""),
+        max_pdu = peer.max_pdu.unwrap_or(0),
+        "peer implementation"
+    );
+    let ours = Ours {
+        implementation_class_uid: &options.implementation_class_uid,
+        implementation_version_name: &options.implementation_version_name,
+        max_pdu: options.max_pdu,
+        uid_names: options.uid_names,
+    };
+    emit_dump(options.verbose_pc, || {
+        format!(
+            "Incoming Association Request:\n{}",
+            dump::render(Kind::Rq, rq, None, &ours)
+        )
+    });
+
+    if clean_uid(&rq.application_context_name) != APPLICATION_CONTEXT {
+        info!("Refusing Association (bad application context)");
+        reject(conn, 2, 1, 2);
+        return None;
+    }
+    if conn.over_limit {
+        warn!(
+            "Refusing Association (too many concurrent associations, the limit is {})",
+            options.max_associations
+        );
+        reject(conn, 2, 3, 2);
+        return None;
+    }
+    let access = crate::access::AccessRequest::new(
+        &rq.calling_ae_title,
+        &rq.called_ae_title,
+        &options.ae_title,
+        conn.peer,
+    );
+    if let Err(denied) = options.access_control.check(&access) {
+        warn!("Refusing Association ({})", denied.text());
+        reject(conn, 1, 1, denied.reason());
+        return None;
+    }
+    let outcome = negotiate::negotiate(rq, &options.profile);
+    if !outcome.any_accepted() {
+        info!("No Acceptable Presentation Contexts");
+        emit_dump(options.verbose_pc, || {
+            dump::render(Kind::Rj, rq, Some(&outcome), &ours)
+        });
+        info!("Refusing Association (no acceptable presentation contexts)");
+        reject(conn, 1, 1, 1);
+        return None;
+    }
+    // DCMTK cannot build an A-ASSOCIATE-AC for blank AE titles and never answers (spec §3.2
+    // #6); we reject cleanly instead.
+    if rq.called_ae_title.trim().is_empty() {
+        error!("Illegal service parameter: Called AP Title");
+        reject(conn, 1, 1, 7);
+        return None;
+    }
+    if rq.calling_ae_title.trim().is_empty() {
+        error!("Illegal service parameter: Calling AP Title");
+        reject(conn, 1, 1, 3);
+        return None;
+    }
+
+    let peer_max = peer.max_pdu.unwrap_or(0);
+    let (logged_pdv, max_send_pdv) = max_send_pdv(peer_max);
+    let ac = build_ac(rq, &outcome, options);
+    let mut bytes = Vec::with_capacity(512);
+    if let Err(e) = write_pdu(&mut bytes, &Pdu::AssociationAC(ac)) {
+        error!(
+            "cannot encode the A-ASSOCIATE-AC: {}",
+            snafu::Report::from_error(e)
+        );
+        abort(conn, ctx);
+        return None;
+    }
+    if let Err(e) = wire::send(&mut conn.stream, &bytes) {
+        warn!("cannot send the A-ASSOCIATE-AC: {e}");
+        return None;
+    }
+    info!("Association Acknowledged (Max Send PDV: {logged_pdv})");
+    emit_dump(options.verbose_pc, || {
+        dump::render(Kind::Ac, rq, Some(&outcome), &ours)
+    });
+
+    let info = AssociationInfo {
+        id: conn.id,
+        calling_ae_title: rq.calling_ae_title.clone(),
+        called_ae_title: rq.called_ae_title.clone(),
+        peer_addr: conn.peer,
+        local_addr: conn.local,
+        peer_implementation_class_uid: peer.implementation_class_uid,
+        peer_implementation_version_name: peer.implementation_version_name,
+        peer_max_pdu: peer_max,
+        max_pdu: options.max_pdu,
+        presentation_contexts: outcome
+            .contexts
+            .iter()
+            .filter(|c| c.accepted())
+            .map(|c| AcceptedPresentationContext {
+                id: c.id,
+                abstract_syntax: c.abstract_syntax.clone(),
+                transfer_syntax: c.transfer_syntax.clone(),
+            })
+            .collect(),
+    };
+    Some(Established {
+        info: Arc::new(info),
+        max_send_pdv,
+        started: Instant::now(),
+    })
+}
+
+/// DCMTK's "Max Send PDV" (spec §3.4, measured): the value it logs, and the PDV payload size we
+/// actually use (which also respects a peer maximum below DCMTK's fallback).
+fn max_send_pdv(peer_max: u32) -> (i64, usize) {
+    let mut length = if peer_max == 0 || peer_max > DCMTK_MAXIMUM_PDU {
+        DCMTK_MAXIMUM_PDU
+    } else {
+        peer_max
+    };
+    if length % 2 == 1 {
+        warn!(
+            "ASSOC: PDV send length {length} is odd (using {})",
+            length - 1
+        );
+        length -= 1;
+    }
+    let pdv = i64::from(length) - 12;
+    let logged = if pdv <= 0 {
+        warn!("ASSOC: PDV send length {pdv} (using default)");
+        i64::from(DCMTK_DEFAULT_PDV)
+    } else if pdv < 12 {
+        warn!("ASSOC: PDV send length too small, using DUL to split larger PDVs.");
+        i64::from(DCMTK_DEFAULT_PDV)
+    } else {
+        pdv
+    };
+    // A PDV must fit into one of the peer's PDUs; send at least 2 bytes per PDV in any case.
+    let usable = if peer_max == 0 {
+        logged
+    } else {
+        logged.min(i64::from(peer_max) - 12)
+    };
+    (logged, usize::try_from(usable.max(2)).unwrap_or(2))
+}
+
+fn build_ac(
+    rq: &dicom_ul::pdu::AssociationRQ,
+    outcome: &Outcome,
+    options: &AcceptorOptions,
+) -> AssociationAC {
+    let presentation_contexts = outcome
+        .contexts
+        .iter()
+        .map(|c| PresentationContextResult {
+            id: c.id,
+            reason: match c.result {
+                PcResult::Acceptance => PresentationContextResultReason::Acceptance,
+                PcResult::NoReason => PresentationContextResultReason::NoReason,
+                PcResult::AbstractSyntaxNotSupported => {
+                    PresentationContextResultReason::AbstractSyntaxNotSupported
+                }
+                PcResult::TransferSyntaxesNotSupported => {
+                    PresentationContextResultReason::TransferSyntaxesNotSupported
+                }
+            },
+            transfer_syntax: c.transfer_syntax.clone(),
+        })
+        .collect();
+    let mut user_variables = vec![
+        UserVariableItem::MaxLength(options.max_pdu),
+        UserVariableItem::ImplementationClassUID(options.implementation_class_uid.clone()),
+        UserVariableItem::ImplementationVersionName(options.implementation_version_name.clone()),
+    ];
+    user_variables.extend(outcome.roles.iter().map(|(uid, scu, scp)| {
+        UserVariableItem::ScuScpRoleSelectionSubItem(
+            uid.clone(),
+            RequestorRoles {
+                scu: *scu,
+                scp: *scp,
+            },
+        )
+    }));
+    user_variables.extend(outcome.extended_negotiation.iter().map(|(uid, data)| {
+        UserVariableItem::SopClassExtendedNegotiationSubItem(uid.clone(), data.clone())
+    }));
+    AssociationAC {
+        protocol_version: 1,
+        calling_ae_title: rq.calling_ae_title.clone(),
+        called_ae_title: rq.called_ae_title.clone(),
+        application_context_name: APPLICATION_CONTEXT.to_string(),
+        presentation_contexts,
+        user_variables,
+    }
+}
+
+/// Emits a dump at INFO (`verbose_pc`) or DEBUG, building it only when it will be shown.
+fn emit_dump(verbose_pc: bool, render: impl FnOnce() -> String) {
+    if verbose_pc {
+        if tracing::enabled!(Level::INFO) {
+            info!("{}", render());
+        }
+    } else if tracing::enabled!(Level::DEBUG) {
+        debug!("{}", render());
+    }
+}
+
+/// Sends A-ASSOCIATE-RJ (PS3.8 9.3.4).
+fn reject<S: Transport>(conn: &mut Connection<S>, result: u8, source: u8, reason: u8) {
+    debug!(result, source, reason, "sending A-ASSOCIATE-RJ");
+    if let Err(e) = wire::send(
+        &mut conn.stream,
+        &wire::associate_rj(result, source, reason),
+    ) {
+        debug!("cannot send A-ASSOCIATE-RJ: {e}");
+    }
+}
+
+/// Sends our A-ABORT and waits for the peer to close.
+fn abort<S: Transport>(conn: &mut Connection<S>, ctx: &Context) {
+    if wire::send(&mut conn.stream, &A_ABORT).is_ok() {
+        close_after(&mut conn.stream, ctx.options.acse_timeout);
+    } else {
+        wire::shutdown(conn.stream.socket());
+    }
+}
+
+/// After our A-ASSOCIATE-RJ, A-RELEASE-RP or A-ABORT: wait up to `timeout` for the peer to
+/// close the connection (PS3.8 Sta13, ARTIM), discarding whatever it still sends, then close.
+fn close_after<S: Transport>(stream: &mut S, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut buf = [0u8; 512];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.socket().set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    wire::shutdown(stream.socket());
+}
+
+/// How the DIMSE phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// A-RELEASE-RQ answered.
+    Released,
+    /// The peer sent A-ABORT or closed the connection.
+    PeerAborted,
+    /// We abort: protocol error, oversized PDU, unsupported command.
+    Abort,
+    /// The DIMSE timeout expired.
+    TimedOut,
+    /// The server's shutdown deadline passed.
+    Shutdown,
+    /// Writing to the peer failed: the connection is gone.
+    WriteFailed,
+}
+
+impl End {
+    fn name(self) -> &'static str {
+        match self {
+            End::Released => "released",
+            End::PeerAborted => "peer aborted",
+            End::Abort => "aborted",
+            End::TimedOut => "timed out",
+            End::Shutdown => "shut down",
+            End::WriteFailed => "connection lost",
+        }
+    }
+}
+
+/// The association-level failures of DIMSE processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Abort the association (logged already).
+    Abort,
+    /// The connection cannot be written to.
+    WriteFailed,
+}
+
+/// The DIMSE receive state.
+enum State {
+    /// Waiting for a command.
+    Idle,
+    /// Command fragments received so far.
+    Command { pc: u8, bytes: Vec<u8> },
+    /// A C-STORE data set is streaming to its sink.
+    DataSet(Box<Transfer>),
+}
+
+/// One C-STORE in progress.
+struct Transfer {
+    pc: u8,
+    message_id: u16,
+    sop_class_uid: String,
+    sop_instance_uid: String,
+    sink: Option<Box<dyn StoreSink>>,
+    /// The status to answer with when the sink was refused or failed.
+    failure: Option<StoreStatus>,
+    bytes: u64,
+    span: Span,
+}
+
+impl Transfer {
+    fn abort_sink(&mut self) {
+        if let Some(sink) = self.sink.take() {
+            sink.abort();
+        }
+    }
+}
+
+impl Drop for Transfer {
+    /// A sink is always finished or aborted, whichever way a transfer ends.
+    fn drop(&mut self) {
+        self.abort_sink();
+    }
+}
+
+/// The DIMSE service provider of one association.
+struct Dimse<'a> {
+    ctx: &'a Context,
+    assoc: &'a Established,
+    state: State,
+    objects: u64,
+    failed: u64,
+    data_set_bytes: u64,
+}
+
+fn serve<S: Transport>(
+    mut conn: Connection<S>,
+    mut reader: PduReader,
+    established: Established,
+    ctx: &Context,
+) {
+    let options = &ctx.options;
+    if conn
+        .stream
+        .socket()
+        .set_read_timeout(options.dimse_timeout)
+        .is_err()
+    {
+        warn!("cannot set the DIMSE timeout on the socket");
+    }
+    let mut dimse = Dimse {
+        ctx,
+        assoc: &established,
+        state: State::Idle,
+        objects: 0,
+        failed: 0,
+        data_set_bytes: 0,
+    };
+    let end = loop {
+        if ctx.aborting.load(Ordering::SeqCst) {
+            break End::Shutdown;
+        }
+        let header = match reader.read_header(&mut conn.stream, ReadDeadline::SocketTimeout) {
+            Ok(header) => header,
+            Err(e) => break dimse.read_failed(e),
+        };
+        match header.pdu_type {
+            pdu_type::P_DATA_TF => {
+                if header.length > options.max_pdu {
+                    error!(
+                        "DUL Illegal PDU Length {}.  Max expected {}",
+                        header.length, options.max_pdu
+                    );
+                    break End::Abort;
+                }
+                let body = match reader.read_body(
+                    &mut conn.stream,
+                    header.length,
+                    ReadDeadline::SocketTimeout,
+                ) {
+                    Ok(body) => body,
+                    Err(e) => break dimse.read_failed(e),
+                };
+                match dimse.on_p_data(body, &mut conn.stream) {
+                    Ok(()) => {}
+                    Err(Stop::Abort) => break End::Abort,
+                    Err(Stop::WriteFailed) => break End::WriteFailed,
+                }
+            }
+            pdu_type::RELEASE_RQ => {
+                if header.length > options.max_pdu
+                    || reader
+                        .skip_body(&mut conn.stream, header.length, ReadDeadline::SocketTimeout)
+                        .is_err()
+                {
+                    break End::Abort;
+                }
+                info!("Received Association Release Request");
+                if dimse.in_progress() {
+                    warn!("A-RELEASE-RQ received in the middle of a DIMSE message");
+                }
+                dimse.abandon("the peer released the association");
+                if wire::send(&mut conn.stream, &A_RELEASE_RP).is_err() {
+                    break End::WriteFailed;
+                }
+                break End::Released;
+            }
+            pdu_type::ABORT => {
+                // Its 4-byte body says nothing we act on; the association is over anyway.
+                info!("Received Association Abort Request");
+                break End::PeerAborted;
+            }
+            other => {
+                warn!(
+                    pdu_type = other,
+                    "unexpected PDU type on an established association: aborting"
+                );
+                break End::Abort;
+            }
+        }
+    };
+    dimse.abandon(match end {
+        End::Released => "the peer released the association",
+        End::PeerAborted => "the peer aborted the association",
+        End::Abort => "the association was aborted",
+        End::TimedOut => "the DIMSE timeout expired",
+        End::Shutdown => "the server is shutting down",
+        End::WriteFailed => "the connection was lost",
+    });
+    // The association is over once it ended on the wire; the tear-down wait below is not part
+    // of it.
+    let summary = || {
+        info!(
+            objects = dimse.objects,
+            failed = dimse.failed,
+            bytes = dimse.data_set_bytes,
+            seconds = established.started.elapsed().as_secs_f64(),
+            end = end.name(),
+            "association finished"
+        );
+    };
+    match end {
+        End::Released => {
+            summary();
+            close_after(&mut conn.stream, options.acse_timeout);
+        }
+        End::Abort | End::TimedOut => {
+            let sent = wire::send(&mut conn.stream, &A_ABORT).is_ok();
+            summary();
+            if sent {
+                close_after(&mut conn.stream, options.acse_timeout);
+            } else {
+                wire::shutdown(conn.stream.socket());
+            }
+        }
+        End::Shutdown => {
+            warn!("aborting the association: the server is shutting down");
+            let _ = wire::send(&mut conn.stream, &A_ABORT);
+            summary();
+            wire::shutdown(conn.stream.socket());
+        }
+        End::PeerAborted | End::WriteFailed => {
+            summary();
+            wire::shutdown(conn.stream.socket());
+        }
+    }
+}
+
+impl Dimse<'_> {
+    fn calling(&self) -> &str {
+        &self.assoc.info.calling_ae_title
+    }
+
+    fn called(&self) -> &str {
+        &self.assoc.info.called_ae_title
+    }
+
+    fn in_progress(&self) -> bool {
+        !matches!(self.state, State::Idle)
+    }
+
+    fn context(&self, pc: u8) -> Option<&AcceptedPresentationContext> {
+        self.assoc
+            .info
+            .presentation_contexts
+            .iter()
+            .find(|c| c.id == pc)
+    }
+
+    /// Maps a read failure to how the association ends.
+    fn read_failed(&self, e: ReadError) -> End {
+        if self.ctx.aborting.load(Ordering::SeqCst) {
+            return End::Shutdown;
+        }
+        match e {
+            ReadError::TimedOut => {
+                debug!(
+                    "DIMSE Error, detail (if available): 0006:0207 DIMSE No data available (timeout in non-blocking mode)"
+                );
+                warn!(
+                    "no data from the peer within the DIMSE timeout ({} s): aborting the association",
+                    self.ctx.options.dimse_timeout.unwrap_or_default().as_secs()
+                );
+                End::TimedOut
+            }
+            ReadError::Closed | ReadError::Io { .. } => {
+                // DCMTK logs a closed or reset connection like an A-ABORT.
+                info!("Received Association Abort Request");
+                End::PeerAborted
+            }
+        }
+    }
+
+    /// Drops a C-STORE that will not complete: its sink is aborted and no response is sent.
+    fn abandon(&mut self, why: &str) {
+        if let State::DataSet(transfer) = &mut self.state {
+            error!(
+                "Unable to receive C-STORE dataset on presentation context {}",
+                transfer.pc
+            );
+            debug!(message_id = transfer.message_id, "object abandoned: {why}");
+            transfer.abort_sink();
+        }
+        self.state = State::Idle;
+    }
+
+    fn on_p_data<S: Transport>(&mut self, body: &[u8], stream: &mut S) -> Result<(), Stop> {
+        for pdv in wire::Pdvs::new(body) {
+            let pdv = pdv.map_err(|bad| {
+                warn!(
+                    "malformed presentation data value at offset {} of a P-DATA-TF PDU: aborting",
+                    bad.offset
+                );
+                Stop::Abort
+            })?;
+            let state = std::mem::replace(&mut self.state, State::Idle);
+            self.state = match (state, pdv.is_command) {
+                (State::Idle, true) => {
+                    if self.context(pdv.presentation_context_id).is_none() {
+                        warn!(
+                            "DIMSE command on presentation context {}, which was not accepted: aborting",
+                            pdv.presentation_context_id
+                        );
+                        return Err(Stop::Abort);
+                    }
+                    self.command_fragment(pdv.presentation_context_id, Vec::new(), pdv, stream)?
+                }
+                (State::Command { pc, bytes }, true) => {
+                    if pdv.presentation_context_id != pc {
+                        warn!(
+                            "command fragments on presentation contexts {pc} and {}: aborting",
+                            pdv.presentation_context_id
+                        );
+                        return Err(Stop::Abort);
+                    }
+                    self.command_fragment(pc, bytes, pdv, stream)?
+                }
+                (State::Idle | State::Command { .. }, false) => {
+                    warn!("data set PDV received where a command was expected: aborting");
+                    return Err(Stop::Abort);
+                }
+                (State::DataSet(transfer), true) => {
+                    warn!("command PDV received inside a data set: aborting");
+                    // `abandon` (after the loop) aborts the sink.
+                    self.state = State::DataSet(transfer);
+                    return Err(Stop::Abort);
+                }
+                (State::DataSet(transfer), false) => {
+                    if pdv.presentation_context_id != transfer.pc {
+                        error!(
+                            "Presentation Context ID of command ({}) and data set ({}) differs",
+                            transfer.pc, pdv.presentation_context_id
+                        );
+                        // `abandon` (after the loop) aborts the sink.
+                        self.state = State::DataSet(transfer);
+                        return Err(Stop::Abort);
+                    }
+                    self.data_fragment(transfer, pdv.data, pdv.is_last, stream)?
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn command_fragment<S: Transport>(
+        &mut self,
+        pc: u8,
+        mut bytes: Vec<u8>,
+        pdv: wire::Pdv<'_>,
+        stream: &mut S,
+    ) -> Result<State, Stop> {
+        if bytes.len() + pdv.data.len() > MAX_COMMAND_LENGTH {
+            warn!("DIMSE command longer than {MAX_COMMAND_LENGTH} bytes: aborting");
+            return Err(Stop::Abort);
+        }
+        bytes.extend_from_slice(pdv.data);
+        if !pdv.is_last {
+            return Ok(State::Command { pc, bytes });
+        }
+        let command = command::parse(&bytes).map_err(|e| {
+            warn!(
+                "DIMSE Warning: ({},{}): cannot parse the command set: {e}",
+                self.calling(),
+                self.called()
+            );
+            Stop::Abort
+        })?;
+        match command.command_field {
+            Some(command_field::C_ECHO_RQ) => self.c_echo(pc, &command, stream),
+            Some(command_field::C_STORE_RQ) => self.c_store(pc, command),
+            Some(other) => {
+                error!(
+                    "cannot handle this kind of DIMSE command (0x{other:04x}), we are a Storage SCP only"
+                );
+                Err(Stop::Abort)
+            }
+            None => {
+                warn!(
+                    "DIMSE Warning: ({},{}): command set without Command Field",
+                    self.calling(),
+                    self.called()
+                );
+                Err(Stop::Abort)
+            }
+        }
+    }
+
+    fn c_echo<S: Transport>(
+        &mut self,
+        pc: u8,
+        command: &Command,
+        stream: &mut S,
+    ) -> Result<State, Stop> {
+        let Some(message_id) = command.message_id else {
+            warn!(
+                "DIMSE Warning: ({},{}): C-Echo RQ: MessageID missing",
+                self.calling(),
+                self.called()
+            );
+            return Err(Stop::Abort);
+        };
+        let _span = debug_span!("dimse", msg_id = message_id).entered();
+        if command.has_data_set() {
+            warn!(
+                "DIMSE Warning: ({},{}): C-Echo RQ: DataSetType != NULL",
+                self.calling(),
+                self.called()
+            );
+            return Err(Stop::Abort);
+        }
+        info!("Received C-ECHO Request (MsgID {message_id})");
+        let response = Response {
+            command_field: command_field::C_ECHO_RSP,
+            message_id_being_responded_to: message_id,
+            affected_sop_class_uid: command.affected_sop_class_uid.as_deref().unwrap_or(""),
+            status: 0x0000,
+            error_comment: None,
+            affected_sop_instance_uid: None,
+        };
+        info!("Sending C-ECHO Response (Success)");
+        self.send(stream, pc, &response)?;
+        Ok(State::Idle)
+    }
+
+    fn c_store(&mut self, pc: u8, command: Command) -> Result<State, Stop> {
+        let Some(message_id) = command.message_id else {
+            warn!(
+                "DIMSE Warning: ({},{}): C-Store RQ: MessageID missing",
+                self.calling(),
+                self.called()
+            );
+            return Err(Stop::Abort);
+        };
+        let span = debug_span!("dimse", msg_id = message_id);
+        let _entered = span.enter();
+        if !command.has_data_set() {
+            warn!(
+                "DIMSE Warning: ({},{}): C-Store RQ: DataSetType == NULL",
+                self.calling(),
+                self.called()
+            );
+            return Err(Stop::Abort);
+        }
+        let sop_instance_uid = command.affected_sop_instance_uid.unwrap_or_default();
+        if sop_instance_uid.is_empty() || sop_instance_uid.len() > 64 {
+            warn!(
+                "DIMSE Warning: ({},{}): C-Store RQ: AffectedSOPInstanceUID: bad size",
+                self.calling(),
+                self.called()
+            );
+            return Err(Stop::Abort);
+        }
+        info!("Received C-STORE Request (MsgID {message_id})");
+        let Some(context) = self.context(pc) else {
+            // Checked when the first command fragment arrived.
+            return Err(Stop::Abort);
+        };
+        let request = StoreRequest {
+            sop_class_uid: command.affected_sop_class_uid.unwrap_or_default(),
+            sop_instance_uid,
+            transfer_syntax_uid: context.transfer_syntax.clone(),
+            abstract_syntax_uid: context.abstract_syntax.clone(),
+            presentation_context_id: pc,
+            message_id,
+            priority: command.priority.unwrap_or(0),
+            move_originator_ae_title: command.move_originator_ae_title,
+            move_originator_message_id: command.move_originator_message_id,
+            association: Arc::clone(&self.assoc.info),
+        };
+        let (sink, failure) = match self.ctx.sinks.begin(&request) {
+            Ok(sink) => (Some(sink), None),
+            Err(status) => {
+                debug!(
+                    status = status.code(),
+                    comment = status.comment().unwrap_or(""),
+                    "sink refused the object; its data set will be discarded"
+                );
+                (None, Some(status))
+            }
+        };
+        drop(_entered);
+        Ok(State::DataSet(Box::new(Transfer {
+            pc,
+            message_id,
+            sop_class_uid: request.sop_class_uid,
+            sop_instance_uid: request.sop_instance_uid,
+            sink,
+            failure,
+            bytes: 0,
+            span,
+        })))
+    }
+
+    fn data_fragment<S: Transport>(
+        &mut self,
+        mut transfer: Box<Transfer>,
+        data: &[u8],
+        is_last: bool,
+        stream: &mut S,
+    ) -> Result<State, Stop> {
+        let span = transfer.span.clone();
+        let _entered = span.enter();
+        transfer.bytes += data.len() as u64;
+        self.data_set_bytes += data.len() as u64;
+        if let Some(sink) = transfer.sink.as_mut() {
+            if let Err(status) = sink.write(data) {
+                debug!(
+                    status = status.code(),
+                    comment = status.comment().unwrap_or(""),
+                    "sink failed; the rest of the data set will be discarded"
+                );
+                transfer.abort_sink();
+                transfer.failure = Some(status);
+            }
+        }
+        if !is_last {
+            return Ok(State::DataSet(transfer));
+        }
+        let status = if transfer.bytes == 0 {
+            warn!("received an empty data set");
+            transfer.abort_sink();
+            StoreStatus::cannot_understand("empty data set")
+        } else if let Some(sink) = transfer.sink.take() {
+            sink.finish()
+        } else {
+            transfer
+                .failure
+                .take()
+                .unwrap_or_else(|| StoreStatus::out_of_resources("object refused"))
+        };
+        if status.is_failure() {
+            self.failed += 1;
+        } else {
+            self.objects += 1;
+        }
+        let comment = status.wire_comment();
+        let response = Response {
+            command_field: command_field::C_STORE_RSP,
+            message_id_being_responded_to: transfer.message_id,
+            affected_sop_class_uid: &transfer.sop_class_uid,
+            status: status.code(),
+            error_comment: comment.as_deref(),
+            affected_sop_instance_uid: Some(&transfer.sop_instance_uid),
+        };
+        info!("Sending C-STORE Response ({})", status.display_name());
+        self.send(stream, transfer.pc, &response)?;
+        Ok(State::Idle)
+    }
+
+    fn send<S: Transport>(
+        &self,
+        stream: &mut S,
+        pc: u8,
+        response: &Response<'_>,
+    ) -> Result<(), Stop> {
+        wire::send_command(stream, pc, &response.encode(), self.assoc.max_send_pdv).map_err(|e| {
+            warn!("cannot send the DIMSE response: {e}");
+            Stop::WriteFailed
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_send_pdv_matches_dcmtk() {
+        // Measured against dcmrecv 3.6.7 (spec §3.4).
+        let cases: &[(u32, i64)] = &[
+            (0, 131_060),
+            (200_000, 131_060),
+            (10, 4084),
+            (12, 4084),
+            (13, 4084),
+            (14, 4084),
+            (20, 4084),
+            (24, 12),
+            (26, 14),
+            (100, 88),
+            (101, 88),
+            (1000, 988),
+            (1023, 1010),
+            (16382, 16370),
+            (16383, 16370),
+            (16384, 16372),
+        ];
+        for &(peer, logged) in cases {
+            assert_eq!(max_send_pdv(peer).0, logged, "peer max {peer}");
+        }
+        assert_eq!(max_send_pdv(20).1, 8);
+        assert_eq!(max_send_pdv(16384).1, 16372);
+        assert_eq!(max_send_pdv(0).1, 131_060);
+    }
+}

@@ -1,0 +1,352 @@
+//! The acceptor's builder, and the validation that turns it into a configuration.
+
+use std::fmt;
+use std::net::ToSocketAddrs;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dcmrecv_asconfig::Profile;
+use snafu::{Snafu, ensure};
+
+use crate::access::{AcceptAny, AccessControl};
+use crate::server::{self, Acceptor};
+use crate::sink::SinkFactory;
+
+/// Our default Maximum Length (DCMTK's `-pdu` default).
+pub const DEFAULT_MAX_PDU: u32 = 16384;
+/// The smallest Maximum Length we accept for ourselves (DCMTK's `-pdu` lower bound).
+pub const MIN_MAX_PDU: u32 = 4096;
+/// The largest Maximum Length we accept for ourselves. DCMTK stops at 131072; the library allows
+/// more, since memory use per association is about one PDU.
+pub const MAX_MAX_PDU: u32 = 16 * 1024 * 1024;
+/// Our default Implementation Class UID.
+pub const DEFAULT_IMPLEMENTATION_CLASS_UID: &str = "2.25.21442847207907972900210680727716022916";
+/// Our default Implementation Version Name.
+pub const DEFAULT_IMPLEMENTATION_VERSION_NAME: &str = "DCMRECV_RS_010";
+/// The default number of associations served at the same time.
+pub const DEFAULT_MAX_ASSOCIATIONS: usize = 64;
+/// The default ACSE timeout (DCMTK's `-ta` default).
+pub const DEFAULT_ACSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A function that maps a UID to a symbolic name for the association dumps (e.g.
+/// `dcmrecv_asconfig::name_for_uid`, giving DCMTK's names such as `CTImageStorage`).
+pub type UidNames = fn(&str) -> Option<&'static str>;
+
+/// Errors found when validating [`AcceptorOptions`] and binding the listener.
+#[derive(Debug, Snafu)]
+#[non_exhaustive]
+#[snafu(visibility(pub(crate)))]
+pub enum Error {
+    /// The maximum PDU length is out of range.
+    #[snafu(display("maximum PDU length {value} is out of range ({MIN_MAX_PDU}..={MAX_MAX_PDU})"))]
+    InvalidMaxPdu {
+        /// The rejected value.
+        value: u32,
+    },
+    /// The Implementation Class UID is not a UID.
+    #[snafu(display("implementation class UID {uid:?} is not a UID (1 to 64 digits and dots)"))]
+    InvalidImplementationClassUid {
+        /// The rejected value.
+        uid: String,
+    },
+    /// The Implementation Version Name does not fit its 16 characters.
+    #[snafu(display(
+        "implementation version name {name:?} must have 1 to 16 printable ASCII characters"
+    ))]
+    InvalidImplementationVersionName {
+        /// The rejected value.
+        name: String,
+    },
+    /// The AE title does not fit its 16 characters.
+    #[snafu(display("AE title {title:?} must have 1 to 16 printable ASCII characters"))]
+    InvalidAeTitle {
+        /// The rejected value.
+        title: String,
+    },
+    /// The association limit is zero.
+    #[snafu(display("the maximum number of associations must be at least 1"))]
+    ZeroMaxAssociations,
+    /// A timeout is zero.
+    #[snafu(display("the {which} timeout must be longer than zero"))]
+    ZeroTimeout {
+        /// `ACSE` or `DIMSE`.
+        which: &'static str,
+    },
+    /// The listen address could not be resolved.
+    #[snafu(display("cannot resolve listen address {addr}"))]
+    ResolveAddress {
+        /// The address as given.
+        addr: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// The listener could not be bound.
+    #[snafu(display("cannot listen on {addr}"))]
+    BindListener {
+        /// The address as given.
+        addr: String,
+        /// The OS error (e.g. address in use, permission denied).
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// `true` when binding failed because the address is in use.
+    pub fn is_addr_in_use(&self) -> bool {
+        matches!(self, Error::BindListener { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse)
+    }
+
+    /// `true` when binding failed for lack of privileges (e.g. a port below 1024).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Error::BindListener { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied)
+    }
+}
+
+/// Builder for an [`Acceptor`]: negotiation profile, limits, timeouts, identity and hooks.
+///
+/// Every setter takes and returns the builder; nothing is checked until
+/// [`bind`](AcceptorOptions::bind), which validates the whole configuration first.
+#[derive(Clone)]
+pub struct AcceptorOptions {
+    pub(crate) profile: Profile,
+    pub(crate) ae_title: String,
+    pub(crate) max_pdu: u32,
+    pub(crate) max_associations: usize,
+    pub(crate) acse_timeout: Duration,
+    pub(crate) dimse_timeout: Option<Duration>,
+    pub(crate) implementation_class_uid: String,
+    pub(crate) implementation_version_name: String,
+    pub(crate) host_lookup: bool,
+    pub(crate) verbose_pc: bool,
+    pub(crate) tcp_quickack: bool,
+    pub(crate) access_control: Arc<dyn AccessControl>,
+    pub(crate) uid_names: Option<UidNames>,
+}
+
+impl fmt::Debug for AcceptorOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcceptorOptions")
+            .field("profile", &self.profile.name())
+            .field("ae_title", &self.ae_title)
+            .field("max_pdu", &self.max_pdu)
+            .field("max_associations", &self.max_associations)
+            .field("acse_timeout", &self.acse_timeout)
+            .field("dimse_timeout", &self.dimse_timeout)
+            .field("implementation_class_uid", &self.implementation_class_uid)
+            .field(
+                "implementation_version_name",
+                &self.implementation_version_name,
+            )
+            .field("host_lookup", &self.host_lookup)
+            .field("verbose_pc", &self.verbose_pc)
+            .field("tcp_quickack", &self.tcp_quickack)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for AcceptorOptions {
+    fn default() -> Self {
+        AcceptorOptions::new()
+    }
+}
+
+impl AcceptorOptions {
+    /// Defaults that behave like `dcmrecv` without options: Verification only
+    /// ([`Profile::verification_only`]), Maximum Length 16384, ACSE timeout 30 s, no DIMSE
+    /// timeout, AE title `DCMRECV`, host names looked up, no AE title checks; and, beyond DCMTK,
+    /// up to 64 concurrent associations.
+    pub fn new() -> Self {
+        AcceptorOptions {
+            profile: Profile::verification_only(),
+            ae_title: "DCMRECV".to_string(),
+            max_pdu: DEFAULT_MAX_PDU,
+            max_associations: DEFAULT_MAX_ASSOCIATIONS,
+            acse_timeout: DEFAULT_ACSE_TIMEOUT,
+            dimse_timeout: None,
+            implementation_class_uid: DEFAULT_IMPLEMENTATION_CLASS_UID.to_string(),
+            implementation_version_name: DEFAULT_IMPLEMENTATION_VERSION_NAME.to_string(),
+            host_lookup: true,
+            verbose_pc: false,
+            tcp_quickack: true,
+            access_control: Arc::new(AcceptAny),
+            uid_names: None,
+        }
+    }
+
+    /// The negotiation profile: which presentation contexts, roles and extended negotiation
+    /// are accepted (asconfig semantics, see the crate docs).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Our AE title. As in DCMTK it changes nothing on the wire (the A-ASSOCIATE-AC echoes the
+    /// request's AE titles); access controls see it.
+    pub fn ae_title(mut self, title: impl Into<String>) -> Self {
+        self.ae_title = title.into();
+        self
+    }
+
+    /// Our Maximum Length: advertised in the A-ASSOCIATE-AC and enforced on every P-DATA-TF PDU
+    /// (a longer one aborts the association). Memory per association is about this much.
+    pub fn max_pdu(mut self, bytes: u32) -> Self {
+        self.max_pdu = bytes;
+        self
+    }
+
+    /// How many associations are served at the same time; further requests are rejected with
+    /// A-ASSOCIATE-RJ (rejected-transient, service-provider presentation, local-limit-exceeded).
+    pub fn max_associations(mut self, n: usize) -> Self {
+        self.max_associations = n;
+        self
+    }
+
+    /// The ACSE timeout: how long to wait for the A-ASSOCIATE-RQ after a connection is
+    /// accepted, and for the peer to close the connection after our A-ASSOCIATE-RJ,
+    /// A-RELEASE-RP or A-ABORT.
+    pub fn acse_timeout(mut self, timeout: Duration) -> Self {
+        self.acse_timeout = timeout;
+        self
+    }
+
+    /// The DIMSE timeout: the longest silence of the peer on an established association (while
+    /// waiting for a command or inside a data set) before we abort it. `None` (the default)
+    /// waits forever, as DCMTK does.
+    pub fn dimse_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.dimse_timeout = timeout;
+        self
+    }
+
+    /// Our Implementation Class UID and Implementation Version Name, sent in every
+    /// A-ASSOCIATE-AC.
+    pub fn implementation(
+        mut self,
+        class_uid: impl Into<String>,
+        version_name: impl Into<String>,
+    ) -> Self {
+        self.implementation_class_uid = class_uid.into();
+        self.implementation_version_name = version_name.into();
+        self
+    }
+
+    /// Whether the peer's address is reverse-resolved for the `Association Received` line
+    /// (DCMTK's default; `false` is DCMTK's `-dhl`).
+    pub fn host_lookup(mut self, lookup: bool) -> Self {
+        self.host_lookup = lookup;
+        self
+    }
+
+    /// Emits the A-ASSOCIATE-RQ/AC/RJ dumps at INFO instead of DEBUG (DCMTK's `+v`).
+    pub fn verbose_pc(mut self, verbose: bool) -> Self {
+        self.verbose_pc = verbose;
+        self
+    }
+
+    /// Re-arms `TCP_QUICKACK` around every read (Linux only; default on), so that senders that
+    /// keep Nagle's algorithm on, as DCMTK does by default, are not slowed down by delayed
+    /// acknowledgements.
+    pub fn tcp_quickack(mut self, quickack: bool) -> Self {
+        self.tcp_quickack = quickack;
+        self
+    }
+
+    /// The access control hook (default: [`AcceptAny`]).
+    pub fn access_control(mut self, access_control: impl AccessControl) -> Self {
+        self.access_control = Arc::new(access_control);
+        self
+    }
+
+    /// Symbolic UID names for the association dumps (`=CTImageStorage` instead of the UID).
+    pub fn uid_names(mut self, names: UidNames) -> Self {
+        self.uid_names = Some(names);
+        self
+    }
+
+    /// Checks the options without binding anything.
+    pub fn validate(&self) -> Result<(), Error> {
+        ensure!(
+            (MIN_MAX_PDU..=MAX_MAX_PDU).contains(&self.max_pdu),
+            InvalidMaxPduSnafu {
+                value: self.max_pdu
+            }
+        );
+        let uid = &self.implementation_class_uid;
+        ensure!(
+            !uid.is_empty()
+                && uid.len() <= 64
+                && uid.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
+            InvalidImplementationClassUidSnafu { uid: uid.clone() }
+        );
+        let name = &self.implementation_version_name;
+        ensure!(
+            is_short_ascii(name),
+            InvalidImplementationVersionNameSnafu { name: name.clone() }
+        );
+        ensure!(
+            is_short_ascii(&self.ae_title),
+            InvalidAeTitleSnafu {
+                title: self.ae_title.clone()
+            }
+        );
+        ensure!(self.max_associations > 0, ZeroMaxAssociationsSnafu);
+        ensure!(
+            !self.acse_timeout.is_zero(),
+            ZeroTimeoutSnafu { which: "ACSE" }
+        );
+        ensure!(
+            !self.dimse_timeout.is_some_and(|t| t.is_zero()),
+            ZeroTimeoutSnafu { which: "DIMSE" }
+        );
+        Ok(())
+    }
+
+    /// Validates the options, binds a TCP listener on `addr` and returns the acceptor, which
+    /// serves with [`Acceptor::serve`] and hands every C-STORE to `sinks`.
+    pub fn bind(
+        self,
+        addr: impl ToSocketAddrs + fmt::Display,
+        sinks: impl SinkFactory,
+    ) -> Result<Acceptor, Error> {
+        self.validate()?;
+        server::bind(self, addr, Arc::new(sinks))
+    }
+}
+
+fn is_short_ascii(s: &str) -> bool {
+    let t = s.trim();
+    !t.is_empty() && s.len() <= 16 && s.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        AcceptorOptions::new().validate().unwrap();
+    }
+
+    #[test]
+    fn validation_catches_each_bad_value() {
+        let bad = [
+            AcceptorOptions::new().max_pdu(4095),
+            AcceptorOptions::new().max_pdu(MAX_MAX_PDU + 1),
+            AcceptorOptions::new().implementation("1.2.x", "N"),
+            AcceptorOptions::new().implementation("", "N"),
+            AcceptorOptions::new().implementation("1.2", ""),
+            AcceptorOptions::new().implementation("1.2", "SEVENTEEN_CHARS_X"),
+            AcceptorOptions::new().ae_title("   "),
+            AcceptorOptions::new().max_associations(0),
+            AcceptorOptions::new().acse_timeout(Duration::ZERO),
+            AcceptorOptions::new().dimse_timeout(Some(Duration::ZERO)),
+        ];
+        for options in bad {
+            assert!(options.validate().is_err(), "{options:?}");
+        }
+        let e = AcceptorOptions::new().max_pdu(1).validate().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "maximum PDU length 1 is out of range (4096..=16777216)"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Hermetic integration tests of the acceptor through its public API: a raw-PDU client (built
+//! on dicom-ul's PDU writer and reader) and dicom-ul's `ClientAssociationOptions` against an
+//! acceptor on 127.0.0.1:0. Test IDs (R01...) refer to the behaviour spec's §6.2.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test support code: a failed unwrap is a failed test"
+)]
+
+mod dimse;
+mod lifecycle;
+mod negotiation;
+mod support;
