@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// Implementation Class UID written to (0002,0012) by default: the dcmrecv-rs root, a `2.25`
 /// UUID-derived UID generated once for this project.
-pub const DEFAULT_IMPLEMENTATION_CLASS_UID: &str = "2.25.187004362859837783453164106295648066329";
+pub const DEFAULT_IMPLEMENTATION_CLASS_UID: &str = "2.25.21442847207907972900210680727716022916";
 
 /// Implementation Version Name written to (0002,0013) in normal mode by default (at most 16
 /// characters, like DCMTK's `OFFIS_DCMTK_367`): `DCMRECV_RS_<major><minor><patch>`.

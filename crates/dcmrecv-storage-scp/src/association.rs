@@ -640,13 +640,21 @@ fn serve<S: Transport>(
     // The association is over once it ended on the wire; the tear-down wait below is not part
     // of it.
     let summary = || {
+        let seconds = established.started.elapsed().as_secs_f64();
+        let megabytes = dimse.data_set_bytes as f64 / 1e6;
         info!(
             objects = dimse.objects,
             failed = dimse.failed,
             bytes = dimse.data_set_bytes,
-            seconds = established.started.elapsed().as_secs_f64(),
+            seconds,
             end = end.name(),
-            "association finished"
+            "association finished ({}): {} objects ({} failed), {:.1} MB in {:.3} s ({:.1} MB/s)",
+            end.name(),
+            dimse.objects,
+            dimse.failed,
+            megabytes,
+            seconds,
+            megabytes / seconds.max(1e-6),
         );
     };
     match end {

@@ -114,7 +114,8 @@
 //! `cannot handle this kind of DIMSE command (0x0020), we are a Storage SCP only`.
 //! The A-ASSOCIATE-RQ/AC/RJ dumps are one event each with a multi-line message, at DEBUG, or
 //! at INFO with [`verbose_pc`](AcceptorOptions::verbose_pc). Every established association
-//! ends with one INFO event `association finished` with the fields `objects`, `failed`,
+//! ends with one INFO event `association finished (<end>): <n> objects (<f> failed), <MB> MB in
+//! <s> s (<MB/s> MB/s)`, also carrying the structured fields `objects`, `failed`,
 //! `bytes` (data set bytes), `seconds` and `end` (`released`, `peer aborted`, `aborted`, `timed
 //! out`, `shut down`, `connection lost`).
 //!

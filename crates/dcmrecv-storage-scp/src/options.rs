@@ -169,7 +169,7 @@ impl AcceptorOptions {
             verbose_pc: false,
             tcp_quickack: true,
             access_control: Arc::new(AcceptAny),
-            uid_names: None,
+            uid_names: Some(dcmrecv_asconfig::name_for_uid),
         }
     }
 
@@ -256,7 +256,8 @@ impl AcceptorOptions {
         self
     }
 
-    /// Symbolic UID names for the association dumps (`=CTImageStorage` instead of the UID).
+    /// Symbolic UID names for the association dumps (`=CTImageStorage` instead of the UID);
+    /// the default is DCMTK's table, [`dcmrecv_asconfig::name_for_uid`].
     pub fn uid_names(mut self, names: UidNames) -> Self {
         self.uid_names = Some(names);
         self

@@ -172,10 +172,6 @@ pub(crate) enum StorageMode {
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(
-    dead_code,
-    reason = "the composition (listening, storing) reads these fields; for now main prints them"
-)]
 pub(crate) struct Config {
     /// The TCP port (1..=65535).
     pub(crate) port: u16,

@@ -23,19 +23,13 @@ pub(crate) enum Phase {
     /// Command-line syntax or semantics, including `@file` and logging options.
     Cli,
     /// Loading the association negotiation profile (`-xf`).
-    #[allow(dead_code, reason = "produced once the composition loads profiles")]
     LoadProfile,
     /// The output directory is missing, not a directory or not writable.
-    #[allow(
-        dead_code,
-        reason = "produced once the composition checks the output directory"
-    )]
     OutputDirectory,
     /// The TLS transport layer could not be created.
     #[allow(dead_code, reason = "produced once TLS lands")]
     TransportLayer,
     /// Binding or listening on the port failed.
-    #[allow(dead_code, reason = "produced once the composition listens")]
     Listen,
 }
 

@@ -44,19 +44,11 @@ pub(crate) const FORCED_TARGET: &str = "dcmrecv::forced";
 const APP_TARGET: &str = "dcmrecv";
 
 /// Logs a fatal event: an `error!` with target [`FATAL_TARGET`], printed as `F: <message>`.
-#[allow(
-    unused_macros,
-    reason = "used by the composition for its fatal start-up errors"
-)]
 macro_rules! fatal {
     ($($arg:tt)+) => {
         ::tracing::error!(target: $crate::logging::FATAL_TARGET, $($arg)+)
     };
 }
-#[allow(
-    unused_imports,
-    reason = "used by the composition for its fatal start-up errors"
-)]
 pub(crate) use fatal;
 
 /// A log level in DCMTK's (log4cplus's) terms; ordered from quietest to noisiest.

@@ -10,6 +10,8 @@ mod config;
 mod exit_codes;
 mod logging;
 mod profile;
+mod run;
+mod sink;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -46,7 +48,10 @@ fn main() -> ExitCode {
     if args.has(Opt::PrintConfig) {
         return print_stdout(&format!("{config:#?}\n"));
     }
-    ExitCode::SUCCESS
+    match run::run(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(phase) => phase.into(),
+    }
 }
 
 /// Writes a text the user asked for to stdout; a closed pipe is not an error.

@@ -42,7 +42,7 @@ fn normal_mode_stores_meta_from_the_data_set_and_the_bytes_as_received() {
         (0002,0002) UI "1.2.840.10008.5.1.4.1.1.2\0"
         (0002,0003) UI "1.2.826.0.1.3680043.10.1145.9.1\0"
         (0002,0010) UI "1.2.840.10008.1.2.1\0"
-        (0002,0012) UI "<our class UID>"
+        (0002,0012) UI "<our class UID>\0"
         (0002,0013) SH "DCMRECV_RS_010"
     "#]]
     .assert_eq(&listing);
@@ -432,7 +432,7 @@ fn bit_preserving_mode_builds_the_meta_from_the_command() {
         (0002,0002) UI "1.2.840.10008.5.1.4.1.1.4\0"
         (0002,0003) UI "1.2.3.999.1\0"
         (0002,0010) UI "1.2.840.10008.1.2\0"
-        (0002,0012) UI "<our class UID>"
+        (0002,0012) UI "<our class UID>\0"
         (0002,0013) SH "DCMRECV_BP_010"
         (0002,0016) AE "MYSCU "
     "#]]

@@ -129,12 +129,12 @@ fn short_unique_names_give_up_after_1024_taken_names() {
     let dataset = Synth::ct(UID).encode(EXPLICIT);
     let meta = InstanceMeta::new(CT, UID, EXPLICIT);
     // Learn the start time from a first store, then take every name DCMTK's sequence would offer
-    // for the next few seconds.
+    // for the next 20 seconds (generous, so a loaded machine cannot outrun the window).
     let first = store(&storage, &meta, &dataset, 512).unwrap();
     let start = name_of(first.path().unwrap())[3..11].to_string();
     std::fs::remove_file(first.path().unwrap()).unwrap();
     let now = chrono::Utc::now().timestamp() as u32;
-    for seed in now..now + 4 {
+    for seed in now..now + 20 {
         let mut state = seed;
         let mut rand = || {
             state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345) & 0x7FFF_FFFF;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{assert_error, dcmrecv_in, error_block, write_file};
+use crate::{MISSING, assert_error, dcmrecv_in, error_block, write_file};
 
 fn write(dir: &Path, name: &str, content: &str) -> String {
     write_file(dir, name, content).display().to_string()
@@ -72,12 +72,28 @@ fn dcmtk_logger_cfg_works() {
     let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/data/logger.cfg");
     let run = dcmrecv_in(
         dir.path(),
-        &["-lc", cfg.to_str().unwrap(), "--arguments", "+v", "11112"],
+        &[
+            "-lc",
+            cfg.to_str().unwrap(),
+            "--arguments",
+            "+v",
+            "-od",
+            MISSING,
+            "11112",
+        ],
     );
-    assert_eq!(run.code, 0, "{run:?}");
-    // The per-logger settings are reported at WARN, then `--arguments` at INFO.
+    assert_eq!(run.code, 45, "{run:?}");
+    // The per-logger settings are reported at WARN, then `--arguments` at INFO, then start-up
+    // until the missing output directory.
     let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", run.stderr);
+    assert!(lines.len() >= 3, "{}", run.stderr);
+    assert!(
+        lines.last().is_some_and(
+            |l| l.ends_with("FATAL: cannot specify output directory: Directory does not exist")
+        ),
+        "{}",
+        run.stderr
+    );
     assert!(
         lines[0].contains("  WARN: --log-config: per-logger settings are not supported"),
         "{}",
@@ -100,8 +116,11 @@ fn dcmtk_logger_cfg_works() {
         "{log}"
     );
     // `Append = true`: a second run adds to the file.
-    let again = dcmrecv_in(dir.path(), &["-lc", cfg.to_str().unwrap(), "11112"]);
-    assert_eq!(again.code, 0);
+    let again = dcmrecv_in(
+        dir.path(),
+        &["-lc", cfg.to_str().unwrap(), "-od", MISSING, "11112"],
+    );
+    assert_eq!(again.code, 45);
     let longer = std::fs::read_to_string(dir.path().join("dcmrecv.log")).unwrap();
     assert!(longer.starts_with(&log) && longer.len() > log.len());
 }
@@ -145,8 +164,11 @@ fn console_defaults_are_log4cplus_ones() {
         "c.cfg",
         "log4cplus.rootLogger = INFO, c\nlog4cplus.appender.c = log4cplus::ConsoleAppender\n",
     );
-    let run = dcmrecv_in(dir.path(), &["-lc", &cfg, "--arguments", "11112"]);
-    assert_eq!(run.code, 0);
+    let run = dcmrecv_in(
+        dir.path(),
+        &["-lc", &cfg, "--arguments", "-od", MISSING, "11112"],
+    );
+    assert_eq!(run.code, 45);
     assert_eq!(run.stderr, "");
     assert!(run.stdout.starts_with("INFO - calling '"), "{}", run.stdout);
 }

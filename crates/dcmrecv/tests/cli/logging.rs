@@ -2,17 +2,18 @@
 
 use std::process::Command;
 
-use crate::dcmrecv;
+use crate::{MISSING, dcmrecv};
 
 #[test]
 fn debug_lines_are_dcmtk_shaped() {
-    let run = dcmrecv(&["-d", "+B", "+ssd", "11112"]);
-    assert_eq!(run.code, 0);
+    let run = dcmrecv(&["-d", "+B", "+ssd", "-od", MISSING, "11112"]);
+    assert_eq!(run.code, 45);
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert!(
-        lines
-            .iter()
-            .all(|l| l.starts_with("D: ") || *l == "D:" || l.starts_with("D: ")),
+        lines.iter().all(|l| {
+            let b = l.as_bytes();
+            b.len() >= 2 && b"FEWIDT".contains(&b[0]) && b[1] == b':'
+        }),
         "{lines:?}"
     );
     assert!(
@@ -28,14 +29,15 @@ fn debug_lines_are_dcmtk_shaped() {
         "{}",
         run.stderr
     );
-    // Nothing at the default level.
-    assert_eq!(dcmrecv(&["+B", "+ssd", "11112"]).stderr, "");
+    // Nothing about it at the default level.
+    let quiet = dcmrecv(&["+B", "+ssd", "-od", MISSING, "11112"]).stderr;
+    assert!(!quiet.contains("bit-preserving"), "{quiet}");
 }
 
 #[test]
 fn rust_log_overrides_the_command_line() {
     let output = Command::new(env!("CARGO_BIN_EXE_dcmrecv"))
-        .args(["11112"])
+        .args(["-od", MISSING, "11112"])
         .env("RUST_LOG", "debug")
         .output()
         .unwrap();
@@ -49,7 +51,7 @@ fn rust_log_overrides_the_command_line() {
     // RUST_LOG=warn hides INFO, so `+v` is refused.
     assert_eq!(output.status.code(), Some(1));
     let output = Command::new(env!("CARGO_BIN_EXE_dcmrecv"))
-        .args(["-v", "11112"])
+        .args(["-v", "-od", MISSING, "11112"])
         .env("RUST_LOG", "[[not a filter")
         .output()
         .unwrap();
@@ -59,8 +61,16 @@ fn rust_log_overrides_the_command_line() {
 
 #[test]
 fn json_lines_carry_level_message_and_target() {
-    let run = dcmrecv(&["--log-format", "json", "-d", "--arguments", "11112"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = dcmrecv(&[
+        "--log-format",
+        "json",
+        "-d",
+        "--arguments",
+        "-od",
+        MISSING,
+        "11112",
+    ]);
+    assert_eq!(run.code, 45, "{run:?}");
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert!(lines.len() >= 4, "{lines:?}");
     for line in &lines {
@@ -78,7 +88,7 @@ fn json_lines_carry_level_message_and_target() {
     );
     assert!(
         lines[0]
-            .contains("with 5 arguments: '--log-format' 'json' '--debug' '--arguments' '11112'"),
+            .contains("with 7 arguments: '--log-format' 'json' '--debug' '--arguments' '--output-directory' '/nonexistent-dcmrecv-rs-test' '11112'"),
         "{}",
         lines[0]
     );

@@ -1,5 +1,7 @@
 //! Tests that drive the built `dcmrecv` binary: exit codes, stdout/stderr, and the command-line
-//! rules of DCMTK 3.6.7's `dcmrecv` (spec §1). Hermetic: no DCMTK needed, nothing listens.
+//! rules of DCMTK 3.6.7's `dcmrecv` (spec §1). Hermetic: no DCMTK needed, nothing listens: a
+//! run that gets past the command line is given [`MISSING`] as output directory, so start-up
+//! stops there (exit 45) before binding a port.
 
 mod command_file;
 mod errors;
@@ -9,7 +11,11 @@ mod rightmost;
 mod usage;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// An output directory that does not exist: start-up ends with exit code 45 there.
+pub const MISSING: &str = "/nonexistent-dcmrecv-rs-test";
 
 /// What one run of the binary produced.
 #[derive(Debug)]
@@ -45,12 +51,26 @@ pub fn dcmrecv(args: &[&str]) -> Run {
 
 /// Runs `dcmrecv args...` in `dir`, without `RUST_LOG`.
 pub fn dcmrecv_in(dir: &Path, args: &[&str]) -> Run {
-    let output: Output = Command::new(env!("CARGO_BIN_EXE_dcmrecv"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dcmrecv"))
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run dcmrecv");
+    // A run that got past start-up would serve forever: stop it by its PID and fail.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait for dcmrecv").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dcmrecv {args:?} did not exit (is it listening?)");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("collect dcmrecv output");
     Run {
         code: output.status.code().expect("an exit code, not a signal"),
         stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),

@@ -1,0 +1,173 @@
+//! Start-up after the command line (spec §1.4 steps 5–11): load the profile, check the output
+//! directory, listen, and serve until SIGINT or SIGTERM; each failing step has DCMTK's exit code
+//! and log lines.
+
+use std::net::SocketAddr;
+use std::thread;
+
+use dcmrecv_storage_policy::{
+    DEFAULT_BIT_PRESERVING_VERSION_NAME, Mode, Naming, OpenError, Storage, StorageOptions,
+    Subdirectories,
+};
+use dcmrecv_storage_scp::{
+    AcceptAny, AcceptorOptions, AeTitleAllowList, DEFAULT_IMPLEMENTATION_CLASS_UID,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME,
+};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use tracing::{error, info, warn};
+
+use crate::config::{
+    AeTitle, Config, NamingScheme, ProfileSource, StorageMode, SubdirectoryScheme,
+};
+use crate::exit_codes::Phase;
+use crate::logging::fatal;
+use crate::profile;
+use crate::sink::PolicySinks;
+
+/// Runs the receiver; returns when a signal stopped it (success) or a start-up step failed.
+pub(crate) fn run(config: &Config) -> Result<(), Phase> {
+    info!("configuring service class provider ...");
+    if config.profile == ProfileSource::VerificationOnly {
+        warn!("no configuration file specified, SCP will only support the Verification SOP Class");
+    }
+    let profile = profile::load(&config.profile).map_err(|e| {
+        if let Some(message) = e.dcmtk_error_message() {
+            error!("{message}");
+        }
+        if e.line().is_some() {
+            // Our addition: where exactly, so the operator can fix it.
+            error!("{e}");
+        }
+        fatal!(
+            "cannot load association configuration: {}",
+            e.dcmtk_reason()
+        );
+        Phase::LoadProfile
+    })?;
+
+    let storage = Storage::new(storage_options(config)).map_err(|e| match e {
+        OpenError::OutputDirectoryMissing { .. } | OpenError::OutputNotADirectory { .. } => {
+            fatal!("cannot specify output directory: Directory does not exist");
+            Phase::OutputDirectory
+        }
+        OpenError::OutputDirectoryNotWritable { .. } => {
+            fatal!("cannot specify output directory: Directory is not writable");
+            Phase::OutputDirectory
+        }
+        other => {
+            fatal!("{}", snafu::Report::from_error(other));
+            Phase::Cli
+        }
+    })?;
+    match storage.sweep_leftovers() {
+        Ok(removed) if !removed.is_empty() => warn!(
+            "removed {} temporary file(s) left by an earlier run that did not finish",
+            removed.len()
+        ),
+        Ok(_) => {}
+        Err(e) => warn!("{}", snafu::Report::from_error(e)),
+    }
+
+    info!("starting service class provider and listening ...");
+    let mut options = AcceptorOptions::new()
+        .profile(profile)
+        .max_pdu(config.max_pdu)
+        .max_associations(config.max_associations)
+        .acse_timeout(config.acse_timeout)
+        .dimse_timeout(config.dimse_timeout)
+        .implementation(
+            DEFAULT_IMPLEMENTATION_CLASS_UID,
+            DEFAULT_IMPLEMENTATION_VERSION_NAME,
+        )
+        .host_lookup(config.host_lookup)
+        .verbose_pc(config.verbose_pc);
+    if let AeTitle::Fixed(title) = &config.ae_title {
+        options = options.ae_title(title.as_str());
+    }
+    options = if config.allowed_calling.is_empty() && config.allowed_called.is_empty() {
+        options.access_control(AcceptAny)
+    } else {
+        let list = config
+            .allowed_calling
+            .iter()
+            .fold(AeTitleAllowList::new(), |l, t| l.allow_calling(t));
+        let list = config
+            .allowed_called
+            .iter()
+            .fold(list, |l, t| l.allow_called(t));
+        options.access_control(list)
+    };
+    let port = config.port;
+    let addr = SocketAddr::new(config.bind_address, port);
+    let acceptor = options
+        .bind(addr, PolicySinks::new(storage))
+        .map_err(|e| {
+            if e.is_permission_denied() {
+                error!("No privileges to open this network port ({port})");
+                fatal!("cannot start SCP and listen on port {port}: Insufficient port privileges");
+            } else if e.is_addr_in_use() {
+                fatal!(
+                    "cannot start SCP and listen on port {port}: TCP Initialization Error: Address already in use"
+                );
+            } else {
+                fatal!(
+                    "cannot start SCP and listen on port {port}: {}",
+                    snafu::Report::from_error(e)
+                );
+            }
+            Phase::Listen
+        })?;
+
+    let handle = acceptor.shutdown_handle();
+    let grace = config.shutdown_timeout;
+    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| {
+        fatal!("cannot install signal handlers: {e}");
+        Phase::Listen
+    })?;
+    thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            warn!(
+                "received {name}: no longer accepting associations; waiting up to {} s for {} association(s) in progress",
+                grace.as_secs(),
+                handle.active_associations()
+            );
+            handle.shutdown(grace);
+        }
+    });
+    acceptor.serve();
+    info!("all associations ended, exiting");
+    Ok(())
+}
+
+/// The storage policy's options from the configuration.
+fn storage_options(config: &Config) -> StorageOptions {
+    StorageOptions::new(config.output_directory.given.clone())
+        .subdirectories(match config.subdirectories {
+            SubdirectoryScheme::None => Subdirectories::None,
+            SubdirectoryScheme::SeriesDate => Subdirectories::SeriesDate,
+        })
+        .naming(match config.naming {
+            NamingScheme::SopInstanceUid => Naming::Default,
+            NamingScheme::UniqueUid => Naming::UniqueUid,
+            NamingScheme::ShortUnique => Naming::ShortUnique,
+            NamingScheme::SystemTime => Naming::SystemTime,
+        })
+        .extension(config.extension.to_string_lossy())
+        .mode(match config.storage_mode {
+            StorageMode::Normal => Mode::Normal,
+            StorageMode::BitPreserving => Mode::BitPreserving,
+            StorageMode::Ignore => Mode::Ignore,
+        })
+        .fsync(config.fsync)
+        .implementation(
+            DEFAULT_IMPLEMENTATION_CLASS_UID,
+            DEFAULT_IMPLEMENTATION_VERSION_NAME,
+            DEFAULT_BIT_PRESERVING_VERSION_NAME,
+        )
+}
