@@ -6,12 +6,14 @@
 //!
 //! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
+//! - [`receiver`]: our built `dcmrecv` and the real one, started side by side.
 //! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
-//! - [`profiles`]: negotiation profiles (a stop-gap reader of DCMTK's `storescp.cfg`).
+//! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
 
 pub mod corpus;
 pub mod objects;
 pub mod peers;
 pub mod process;
 pub mod profiles;
+pub mod receiver;

@@ -10,18 +10,17 @@
 mod allowlist;
 mod client;
 mod compare;
-mod receiver;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use dcmrecv_e2e::corpus::{SynthOptions, pydicom_part10_files, synthesize};
-use dcmrecv_e2e::peers::{dcmtk, pydicom_test_files};
+use dcmrecv_e2e::peers::pydicom_test_files;
+use dcmrecv_e2e::receiver::Receiver;
 
 use crate::shell::{self, workspace_root};
 use client::Client;
 use compare::{Difference, Naming, compare_trees};
-use receiver::Receiver;
 
 const STORESCP_CFG: &str = "/etc/dcmtk/storescp.cfg";
 
@@ -390,10 +389,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             target_dir().join("release").join("dcmrecv")
         }
     };
-    let theirs = Receiver {
-        name: "dcmrecv",
-        binary: dcmtk("dcmrecv"),
-    };
+    let theirs = Receiver::dcmtk();
     let ours = Receiver {
         name: "ours",
         binary: ours_bin,
