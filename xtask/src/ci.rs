@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: the same jobs CI runs, in order, so "green locally" means "green in CI".
+//! `cargo xtask ci`: the same jobs CI runs, in order, so "green locally" means "green in CI":
+//! format, clippy, every test, docs, and the reduced conformance run.
 
 use crate::shell;
 
@@ -24,6 +25,8 @@ pub(crate) fn run_all() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--locked"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // The reduced differential run against the real dcmrecv (a couple of minutes).
+    crate::conformance::main(&[])?;
     Ok(())
 }
 

@@ -18,7 +18,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings
+  ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings,
+                and the reduced conformance run
   bench         ours vs the real dcmrecv: throughput, CPU, peak RSS (--quick for a short run,
                 --runs N, --files N, --large-mib N, --huge-mib N, --ours PATH)
   conformance   differential run against the real /usr/bin/dcmrecv (reduced matrix;
