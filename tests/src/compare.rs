@@ -1,5 +1,6 @@
 //! Comparing what two receivers did with the same input: stored paths, file meta, dataset bytes
-//! (bit-preserving) or parsed datasets (normal mode).
+//! (bit-preserving) or parsed datasets (normal mode). Used by the end-to-end tests and by
+//! `cargo xtask conformance`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,7 +10,7 @@ use dicom_object::{InMemDicomObject, OpenFileOptions};
 
 /// The naming scheme a scenario uses, so unique/random/time-based names can be compared by shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Naming {
+pub enum Naming {
     /// `+fd`: names are deterministic and compared exactly.
     Default,
     /// `+fu`: `<prefix>.X.<new UID>`.
@@ -22,11 +23,11 @@ pub(crate) enum Naming {
 
 /// One difference found between the real dcmrecv and ours.
 #[derive(Debug, Clone)]
-pub(crate) struct Difference {
+pub struct Difference {
     /// A stable kind, matched by the allow-list (`status`, `stored-paths`, `meta`, ...).
-    pub(crate) kind: &'static str,
+    pub kind: &'static str,
     /// What differs, for humans.
-    pub(crate) detail: String,
+    pub detail: String,
 }
 
 fn diff(kind: &'static str, detail: String) -> Difference {
@@ -34,7 +35,7 @@ fn diff(kind: &'static str, detail: String) -> Difference {
 }
 
 /// The shape of a stored relative path: random, unique and time-based parts replaced by `*`.
-pub(crate) fn path_key(rel: &str, naming: Naming) -> String {
+pub fn path_key(rel: &str, naming: Naming) -> String {
     let (dir, name) = rel.rsplit_once('/').map_or(("", rel), |(d, n)| (d, n));
     let key = match naming {
         Naming::Default => name.to_string(),
@@ -75,7 +76,7 @@ pub(crate) fn path_key(rel: &str, naming: Naming) -> String {
 }
 
 /// All regular files below `root`, as `/`-separated paths relative to it, sorted.
-pub(crate) fn stored_files(root: &Path) -> Vec<String> {
+pub fn stored_files(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -96,7 +97,7 @@ pub(crate) fn stored_files(root: &Path) -> Vec<String> {
 }
 
 /// The file meta group of a Part-10 file: element number → raw value, and the dataset offset.
-pub(crate) fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)> {
+pub fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)> {
     if bytes.get(128..132)? != b"DICM" {
         return None;
     }
@@ -121,14 +122,15 @@ pub(crate) fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)>
     Some((meta, pos))
 }
 
-fn show(v: &[u8]) -> String {
+/// A meta element's value as text, without its padding.
+pub fn value_text(v: &[u8]) -> String {
     String::from_utf8_lossy(v)
         .trim_end_matches(['\0', ' '])
         .to_string()
 }
 
 /// Compares two stored files of the same instance.
-pub(crate) fn compare_files(
+pub fn compare_files(
     ours: &Path,
     theirs: &Path,
     bit_preserving: bool,
@@ -156,8 +158,8 @@ pub(crate) fn compare_files(
                 "meta",
                 format!(
                     "(0002,{elem:04X}) ours {:?} dcmrecv {:?} in {}",
-                    va.map(|v| show(v)),
-                    vb.map(|v| show(v)),
+                    va.map(|v| value_text(v)),
+                    vb.map(|v| value_text(v)),
                     ours.display()
                 ),
             ));
@@ -179,7 +181,7 @@ pub(crate) fn compare_files(
     }
     let open = |p: &Path| OpenFileOptions::new().open_file(p);
     match (open(ours), open(theirs)) {
-        (Ok(x), Ok(y)) => compare_objects(&x, &y, "", out),
+        (Ok(x), Ok(y)) => compare_datasets(&x, &y, "", out),
         (x, y) => out.push(diff(
             "dataset",
             format!(
@@ -193,8 +195,8 @@ pub(crate) fn compare_files(
 }
 
 /// Compares two datasets element by element, ignoring how lengths were encoded (DCMTK's normal
-/// mode writes every sequence with undefined length).
-fn compare_objects(
+/// mode writes every sequence with undefined length); `at` prefixes the reported locations.
+pub fn compare_datasets(
     a: &InMemDicomObject,
     b: &InMemDicomObject,
     at: &str,
@@ -242,7 +244,7 @@ fn compare_objects(
                     continue;
                 }
                 for (i, (ia, ib)) in x.items().iter().zip(y.items()).enumerate() {
-                    compare_objects(ia, ib, &format!("{here}[{i}]."), out);
+                    compare_datasets(ia, ib, &format!("{here}[{i}]."), out);
                 }
             }
             (Value::PixelSequence(x), Value::PixelSequence(y)) => {
@@ -257,7 +259,7 @@ fn compare_objects(
 
 /// Pairs the stored files of the two receivers by path shape and media storage instance UID,
 /// and compares stored path sets and the contents of each pair.
-pub(crate) fn compare_trees(
+pub fn compare_trees(
     ours_root: &Path,
     theirs_root: &Path,
     naming: Naming,
@@ -271,7 +273,7 @@ pub(crate) fn compare_trees(
             let uid = std::fs::read(&path)
                 .ok()
                 .and_then(|b| read_meta(&b))
-                .and_then(|(m, _)| m.get(&0x0003).map(|v| show(v)))
+                .and_then(|(m, _)| m.get(&0x0003).map(|v| value_text(v)))
                 .unwrap_or_default();
             map.entry((path_key(&rel, naming), uid))
                 .or_default()
@@ -350,7 +352,7 @@ mod tests {
         ]);
         f.extend_from_slice(&[0x08, 0x00, 0x16, 0x00]);
         let (meta, off) = read_meta(&f).unwrap();
-        assert_eq!(show(&meta[&0x0010]), "1.2");
+        assert_eq!(value_text(&meta[&0x0010]), "1.2");
         assert_eq!(off, 144);
     }
 }
