@@ -1,3 +1,5 @@
 //! End-to-end tests with real DCMTK and pynetdicom peers, one module per scenario.
 
+mod cli_exit_codes;
+mod cli_logging;
 mod scp;

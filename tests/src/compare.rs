@@ -130,12 +130,7 @@ pub fn value_text(v: &[u8]) -> String {
 }
 
 /// Compares two stored files of the same instance.
-pub fn compare_files(
-    ours: &Path,
-    theirs: &Path,
-    bit_preserving: bool,
-    out: &mut Vec<Difference>,
-) {
+pub fn compare_files(ours: &Path, theirs: &Path, bit_preserving: bool, out: &mut Vec<Difference>) {
     let (Ok(a), Ok(b)) = (std::fs::read(ours), std::fs::read(theirs)) else {
         out.push(diff("unreadable", format!("{}", ours.display())));
         return;

@@ -389,10 +389,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         }
     };
     let theirs = Receiver::dcmtk();
-    let ours = Receiver {
-        name: "ours",
-        binary: ours_bin,
-    };
+    let ours = Receiver::ours_at(ours_bin);
     let allow_path = workspace_root().join("xtask/conformance/allowlist.txt");
     let allowed = allowlist::parse(
         &std::fs::read_to_string(&allow_path)
