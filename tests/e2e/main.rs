@@ -2,4 +2,5 @@
 
 mod cli_exit_codes;
 mod cli_logging;
+mod extensions;
 mod scp;
