@@ -4,3 +4,4 @@ mod cli_exit_codes;
 mod cli_logging;
 mod extensions;
 mod scp;
+mod signals;
