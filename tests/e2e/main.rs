@@ -5,3 +5,4 @@ mod cli_logging;
 mod extensions;
 mod scp;
 mod signals;
+mod storage_vs_dcmtk;

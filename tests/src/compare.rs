@@ -2,7 +2,7 @@
 //! (bit-preserving) or parsed datasets (normal mode). Used by the end-to-end tests and by
 //! `cargo xtask conformance`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use dicom_core::value::Value;
@@ -143,7 +143,8 @@ pub fn compare_files(ours: &Path, theirs: &Path, bit_preserving: bool, out: &mut
         return;
     };
     // (0002,0000) follows from the rest; (0002,0012)/(0002,0013) name the implementation.
-    for elem in meta_a.keys().chain(meta_b.keys()) {
+    let elems: BTreeSet<&u16> = meta_a.keys().chain(meta_b.keys()).collect();
+    for elem in elems {
         if matches!(elem, 0x0000 | 0x0012 | 0x0013) {
             continue;
         }
@@ -176,7 +177,7 @@ pub fn compare_files(ours: &Path, theirs: &Path, bit_preserving: bool, out: &mut
     }
     let open = |p: &Path| OpenFileOptions::new().open_file(p);
     match (open(ours), open(theirs)) {
-        (Ok(x), Ok(y)) => compare_datasets(&x, &y, "", out),
+        (Ok(x), Ok(y)) => compare_datasets(&x, &y, &format!("{}: ", ours.display()), out),
         (x, y) => out.push(diff(
             "dataset",
             format!(
@@ -252,8 +253,9 @@ pub fn compare_datasets(
     }
 }
 
-/// Pairs the stored files of the two receivers by path shape and media storage instance UID,
-/// and compares stored path sets and the contents of each pair.
+/// Pairs the stored files of the two receivers by path shape (and, where several files share
+/// a shape, by media storage SOP instance UID), and compares stored path sets and the contents
+/// of each pair.
 pub fn compare_trees(
     ours_root: &Path,
     theirs_root: &Path,
@@ -261,8 +263,10 @@ pub fn compare_trees(
     bit_preserving: bool,
     out: &mut Vec<Difference>,
 ) {
-    let index = |root: &Path| -> BTreeMap<(String, String), Vec<PathBuf>> {
-        let mut map: BTreeMap<(String, String), Vec<PathBuf>> = BTreeMap::new();
+    // Path shape -> (media storage SOP instance UID, path) of every stored file.
+    type Index = BTreeMap<String, Vec<(String, PathBuf)>>;
+    let index = |root: &Path| -> Index {
+        let mut map = Index::new();
         for rel in stored_files(root) {
             let path = root.join(&rel);
             let uid = std::fs::read(&path)
@@ -270,42 +274,54 @@ pub fn compare_trees(
                 .and_then(|b| read_meta(&b))
                 .and_then(|(m, _)| m.get(&0x0003).map(|v| value_text(v)))
                 .unwrap_or_default();
-            map.entry((path_key(&rel, naming), uid))
+            map.entry(path_key(&rel, naming))
                 .or_default()
-                .push(path);
+                .push((uid, path));
         }
         map
     };
     let ours = index(ours_root);
     let theirs = index(theirs_root);
-    for (key, paths) in &theirs {
-        match ours.get(key) {
-            None => out.push(diff(
-                "stored-paths",
-                format!(
-                    "dcmrecv stored {} (instance {}), ours did not",
-                    key.0, key.1
-                ),
-            )),
-            Some(mine) if mine.len() != paths.len() => out.push(diff(
-                "stored-paths",
-                format!("{}: {} files vs {}", key.0, mine.len(), paths.len()),
-            )),
-            Some(mine) => {
-                for (p, q) in mine.iter().zip(paths) {
-                    compare_files(p, q, bit_preserving, out);
+    let keys: BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    for key in keys {
+        let mine = ours.get(key).map_or(&[][..], Vec::as_slice);
+        let dcmtk = theirs.get(key).map_or(&[][..], Vec::as_slice);
+        if let ([(_, p)], [(_, q)]) = (mine, dcmtk) {
+            // One file each under this name: compare them even if their instance UIDs differ
+            // (a UID each receiver generated differs by design and shows as a meta difference).
+            compare_files(p, q, bit_preserving, out);
+            continue;
+        }
+        // Names shared by several files (unique or time-based naming): pair by instance UID.
+        let uids: BTreeSet<&String> = mine.iter().chain(dcmtk).map(|(uid, _)| uid).collect();
+        for uid in uids {
+            let with = |files: &[(String, PathBuf)]| -> Vec<PathBuf> {
+                files
+                    .iter()
+                    .filter(|(u, _)| u == uid)
+                    .map(|(_, p)| p.clone())
+                    .collect()
+            };
+            let (a, b) = (with(mine), with(dcmtk));
+            match (a.len(), b.len()) {
+                (0, _) => out.push(diff(
+                    "stored-paths",
+                    format!("dcmrecv stored {key} (instance {uid}), ours did not"),
+                )),
+                (_, 0) => out.push(diff(
+                    "stored-paths",
+                    format!("ours stored {key} (instance {uid}), dcmrecv did not"),
+                )),
+                (x, y) if x != y => {
+                    out.push(diff("stored-paths", format!("{key}: {x} files vs {y}")))
+                }
+                _ => {
+                    for (p, q) in a.iter().zip(&b) {
+                        compare_files(p, q, bit_preserving, out);
+                    }
                 }
             }
         }
-    }
-    for key in ours.keys().filter(|k| !theirs.contains_key(*k)) {
-        out.push(diff(
-            "stored-paths",
-            format!(
-                "ours stored {} (instance {}), dcmrecv did not",
-                key.0, key.1
-            ),
-        ));
     }
 }
 
