@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use dcmrecv_e2e::clients::{assert_success, storescu};
 use dcmrecv_e2e::peers::pydicom_file;
-use dcmrecv_e2e::process::{ChildGuard, free_port, run_with_timeout, unwritable_dir_command};
-use dcmrecv_e2e::receiver::{Receiver, ours_binary, wait_for_listener};
+use dcmrecv_e2e::process::{free_port, run_with_timeout, unwritable_dir_command};
+use dcmrecv_e2e::receiver::{Receiver, ours_binary};
 
 /// What a run printed, with the lines that matter for comparisons.
 struct Outcome {
@@ -376,25 +376,17 @@ fn command_files_expand_as_in_dcmtk_and_configure_a_real_run() {
     assert_eq!((ours.code, theirs.code), (Some(45), Some(45)));
 
     // The same file configures a receiver that then stores into the directory with a space.
-    let port = free_port();
-    let mut cmd = std::process::Command::new(ours_binary());
-    cmd.args(["-ba", "127.0.0.1"])
-        .arg(&at_file)
-        .arg(port.to_string());
-    let receiver = ChildGuard::spawn(cmd);
-    assert!(
-        wait_for_listener(port, Duration::from_secs(10)),
-        "ours did not listen:\n{}",
-        receiver.stderr()
-    );
-    let out = storescu(port, &[], &[pydicom_file("CT_small.dcm")]);
+    let receiver = Receiver::ours().listen(&[&at_file]).expect("start ours");
+    let out = storescu(receiver.port, &[], &[pydicom_file("CT_small.dcm")]);
     assert_success(&out, "storescu");
     let stored = od.join("CT.1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322");
-    assert!(stored.is_file(), "{}", receiver.stderr());
+    assert!(stored.is_file(), "{}", receiver.guard.stderr());
     // -v and +v from the file are in effect.
     assert!(
-        receiver.wait_for_log("END A-ASSOCIATE-AC", Duration::from_secs(5)),
+        receiver
+            .guard
+            .wait_for_log("END A-ASSOCIATE-AC", Duration::from_secs(5)),
         "{}",
-        receiver.stderr()
+        receiver.guard.stderr()
     );
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use dcmrecv_e2e::clients::{assert_success, dcmsend, echoscu, stderr};
-use dcmrecv_e2e::compare::{Difference, compare_datasets, read_meta, value_text};
+use dcmrecv_e2e::compare::{Difference, compare_datasets, meta_text};
 use dcmrecv_e2e::objects::Instance;
 use dcmrecv_e2e::peers::{pydicom_file, python_output};
 use dcmrecv_e2e::process::ChildGuard;
@@ -18,9 +18,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Transfer Syntax UID (0002,0010) of a Part-10 file.
 fn transfer_syntax(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let (meta, _) = read_meta(&bytes).expect("a Part-10 file");
-    value_text(meta.get(&0x0010).expect("(0002,0010)"))
+    meta_text(path, 0x0010).unwrap_or_else(|| panic!("no transfer syntax in {}", path.display()))
 }
 
 /// The parsed data sets of two Part-10 files differ in nothing but length encoding.

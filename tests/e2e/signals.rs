@@ -17,6 +17,7 @@ use dcmrecv_e2e::peers::dcmtk_command;
 use dcmrecv_e2e::process::ChildGuard;
 use dcmrecv_e2e::receiver::{Receiver, Running, is_listening};
 use dcmrecv_e2e::throttle::ThrottledProxy;
+use tempfile::TempDir;
 
 /// Size of each object and the rate each sender is held to: two seconds per object.
 const OBJECT_BYTES: u64 = 16 << 20;
@@ -136,63 +137,85 @@ fn check_objects(senders: &mut [ChildGuard], objects: &[Vec<Object>]) -> (usize,
     (stored, lost)
 }
 
-/// Sends `signal` and waits for the receiver to exit; returns how long that took.
-fn stop(receiver: &mut Running, signal: &str, within: Duration) -> Duration {
-    let start = Instant::now();
-    receiver.guard.signal(signal);
-    let status = receiver
-        .guard
-        .wait_timeout(within)
-        .unwrap_or_else(|| panic!("still running {within:?} after SIG{signal}"));
-    assert_eq!(status.code(), Some(0), "{}", receiver.guard.stderr());
-    start.elapsed()
+/// Receiver, senders and proxy of one scenario, with `senders` transfers in flight.
+struct InFlight {
+    od: PathBuf,
+    objects: Vec<Vec<Object>>,
+    receiver: Running,
+    senders: Vec<ChildGuard>,
+    _proxy: ThrottledProxy,
+    _work: TempDir,
 }
 
-#[test]
-fn sigterm_with_four_transfers_in_flight_keeps_or_drops_whole_objects() {
+/// Starts ours with `args` (and storescp.cfg's Default profile) and `senders` storescu
+/// processes of `per_sender` objects each, and returns once each sender's first object is
+/// being received.
+fn in_flight(args: &[&str], senders: usize, per_sender: usize) -> InFlight {
     let work = tempfile::tempdir().expect("tempdir");
     let od = work.path().join("out");
-    // Two objects per sender: the first is in flight when the signal comes and has time to
-    // finish (2 s of 3); the second cannot finish before the deadline and is aborted.
-    let objects = objects(work.path(), &od, 4, 2);
-    let mut receiver = Receiver::ours()
+    let objects = objects(work.path(), &od, senders, per_sender);
+    let receiver = Receiver::ours()
         .start(
-            &[
-                "-v",
-                "--shutdown-timeout",
-                "3",
-                "-xf",
-                "/etc/dcmtk/storescp.cfg",
-                "Default",
-            ],
+            &[args, &["-xf", "/etc/dcmtk/storescp.cfg", "Default"]].concat(),
             &od,
         )
         .expect("start ours");
     let proxy = ThrottledProxy::start(receiver.port, RATE);
-    let mut senders = start_senders(&proxy, &objects);
-    wait_for_transfers(&od, 4, &receiver);
-
-    let start = Instant::now();
-    receiver.guard.signal("TERM");
-    // New associations are refused at once, while the transfers go on.
-    while is_listening(receiver.port) {
-        assert!(start.elapsed() < Duration::from_secs(1), "still listening");
-        std::thread::sleep(Duration::from_millis(10));
+    let started = start_senders(&proxy, &objects);
+    wait_for_transfers(&od, senders, &receiver);
+    InFlight {
+        od,
+        objects,
+        receiver,
+        senders: started,
+        _proxy: proxy,
+        _work: work,
     }
-    let status = receiver
-        .guard
-        .wait_timeout(WAIT)
-        .expect("the receiver did not exit");
-    let took = start.elapsed();
-    assert_eq!(status.code(), Some(0), "{}", receiver.guard.stderr());
+}
+
+impl InFlight {
+    /// Sends `signal`, checks that the port closes at once and that the receiver exits with 0,
+    /// and returns how long the exit took.
+    fn stop(&mut self, signal: &str) -> Duration {
+        let start = Instant::now();
+        let guard = &mut self.receiver.guard;
+        guard.signal(signal);
+        // New associations are refused at once, while the transfers go on.
+        while is_listening(self.receiver.port) {
+            assert!(start.elapsed() < Duration::from_secs(1), "still listening");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let status = guard
+            .wait_timeout(WAIT)
+            .unwrap_or_else(|| panic!("still running {WAIT:?} after SIG{signal}"));
+        let took = start.elapsed();
+        assert_eq!(status.code(), Some(0), "{}", guard.stderr());
+        assert!(
+            guard.stderr().contains(&format!("W: received SIG{signal}")),
+            "{}",
+            guard.stderr()
+        );
+        took
+    }
+
+    /// Checks every object and that no temporary file is left; returns (stored, not stored).
+    fn outcome(&mut self) -> (usize, usize) {
+        let counts = check_objects(&mut self.senders, &self.objects);
+        assert_eq!(temp_files(&self.od), Vec::<PathBuf>::new());
+        counts
+    }
+}
+
+#[test]
+fn sigterm_with_four_transfers_in_flight_keeps_or_drops_whole_objects() {
+    // Two objects per sender: the first is in flight when the signal comes and has time to
+    // finish (2 s of 3); the second cannot finish before the deadline and is aborted.
+    let mut run = in_flight(&["-v", "--shutdown-timeout", "3"], 4, 2);
+    let took = run.stop("TERM");
     // The deadline (3 s) plus at most the abort grace (2 s).
     assert!(took < Duration::from_secs(6), "exit took {took:?}");
-
-    let (stored, lost) = check_objects(&mut senders, &objects);
-    assert_eq!(temp_files(&od), Vec::<PathBuf>::new());
-    let log = receiver.guard.stderr();
-    assert!(log.contains("W: received SIGTERM"), "{log}");
-    // The in-flight objects had time to finish; the second ones did not.
+    let (stored, lost) = run.outcome();
+    let log = run.receiver.guard.stderr();
     assert!(
         stored >= 1 && lost >= 1,
         "stored {stored}, lost {lost}:\n{log}"
@@ -206,46 +229,18 @@ fn sigterm_with_four_transfers_in_flight_keeps_or_drops_whole_objects() {
 
 #[test]
 fn sigint_lets_a_transfer_in_flight_finish() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let od = work.path().join("out");
-    let objects = objects(work.path(), &od, 1, 1);
-    let mut receiver = Receiver::ours()
-        .start(&["-xf", "/etc/dcmtk/storescp.cfg", "Default"], &od)
-        .expect("start ours");
-    let proxy = ThrottledProxy::start(receiver.port, RATE);
-    let mut senders = start_senders(&proxy, &objects);
-    wait_for_transfers(&od, 1, &receiver);
     // The default grace period (10 s) is ample for the rest of a two-second transfer.
-    let took = stop(&mut receiver, "INT", WAIT);
+    let mut run = in_flight(&[], 1, 1);
+    let took = run.stop("INT");
     assert!(took < Duration::from_secs(8), "exit took {took:?}");
-    assert_eq!(check_objects(&mut senders, &objects), (1, 0));
-    assert_eq!(temp_files(&od), Vec::<PathBuf>::new());
-    assert!(receiver.guard.stderr().contains("W: received SIGINT"));
+    assert_eq!(run.outcome(), (1, 0));
 }
 
 #[test]
 fn shutdown_timeout_zero_aborts_transfers_in_flight_promptly() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let od = work.path().join("out");
-    let objects = objects(work.path(), &od, 2, 1);
-    let mut receiver = Receiver::ours()
-        .start(
-            &[
-                "--shutdown-timeout",
-                "0",
-                "-xf",
-                "/etc/dcmtk/storescp.cfg",
-                "Default",
-            ],
-            &od,
-        )
-        .expect("start ours");
-    let proxy = ThrottledProxy::start(receiver.port, RATE);
-    let mut senders = start_senders(&proxy, &objects);
-    wait_for_transfers(&od, 2, &receiver);
-    let took = stop(&mut receiver, "TERM", WAIT);
+    let mut run = in_flight(&["--shutdown-timeout", "0"], 2, 1);
+    let took = run.stop("TERM");
     assert!(took < Duration::from_secs(1), "exit took {took:?}");
-    assert_eq!(check_objects(&mut senders, &objects), (0, 2));
-    assert_eq!(temp_files(&od), Vec::<PathBuf>::new());
+    assert_eq!(run.outcome(), (0, 2));
     eprintln!("--shutdown-timeout 0: exit {took:?} after SIGTERM");
 }

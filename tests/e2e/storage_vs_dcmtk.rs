@@ -38,6 +38,20 @@ fn receive(receiver: &Receiver, args: &[&str], files: &[PathBuf], od: &Path) {
     drop(running);
 }
 
+/// Sends `files` to the real dcmrecv with `+B`: its files hold the data set bytes as they
+/// went over the wire. Returns the output directory (inside the returned `TempDir`).
+fn dcmtk_bit_preserving(files: &[PathBuf]) -> (TempDir, PathBuf) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let od = work.path().join("bp");
+    receive(
+        &Receiver::dcmtk(),
+        &[&["+B"], &STORESCP_DEFAULT[..]].concat(),
+        files,
+        &od,
+    );
+    (work, od)
+}
+
 /// Sends `files` to ours with `ours_args` and to the real dcmrecv with `their_args`.
 fn run_both(ours_args: &[&str], their_args: &[&str], files: &[PathBuf]) -> Run {
     let work = tempfile::tempdir().expect("tempdir");
@@ -191,17 +205,8 @@ fn normal_mode_keeps_the_received_bytes_where_dcmtk_re_encodes_sequences() {
     let name = "RP.1.2.777.777.77.7.7777.7777.20030903150023";
     let normal = run_both(&STORESCP_DEFAULT, &STORESCP_DEFAULT, &files);
     // What went over the wire: DCMTK's own +B file holds the received bytes verbatim.
-    let received = {
-        let work = tempfile::tempdir().expect("tempdir");
-        let od = work.path().join("bp");
-        receive(
-            &Receiver::dcmtk(),
-            &[&["+B"], &STORESCP_DEFAULT[..]].concat(),
-            &files,
-            &od,
-        );
-        data_set(&od.join(name))
-    };
+    let (_work, bp) = dcmtk_bit_preserving(&files);
+    let received = data_set(&bp.join(name));
     let ours = data_set(&normal.ours.join(name));
     let theirs = data_set(&normal.theirs.join(name));
     assert_eq!(
@@ -259,14 +264,7 @@ fn bit_preserving_with_series_date_subdirectories_works_where_dcmtk_refuses() {
     assert_eq!(ours, stored_files(&layout.theirs));
     assert!(ours.iter().any(|p| p.starts_with("data/2020/01/15/")));
 
-    let work = tempfile::tempdir().expect("tempdir");
-    let flat = work.path().join("bp");
-    receive(
-        &Receiver::dcmtk(),
-        &[&["+B"], &STORESCP_DEFAULT[..]].concat(),
-        &files,
-        &flat,
-    );
+    let (_work, flat) = dcmtk_bit_preserving(&files);
     let mut diffs = Vec::new();
     for rel in &ours {
         let name = rel.rsplit_once('/').map_or(rel.as_str(), |(_, n)| n);

@@ -122,6 +122,14 @@ pub fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)> {
     Some((meta, pos))
 }
 
+/// The file meta element (0002,`elem`) of the Part-10 file at `path` as text, if the file can
+/// be read and has it (e.g. `0x0010` for the transfer syntax).
+pub fn meta_text(path: &Path, elem: u16) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let (meta, _) = read_meta(&bytes)?;
+    meta.get(&elem).map(|v| value_text(v))
+}
+
 /// A meta element's value as text, without its padding.
 pub fn value_text(v: &[u8]) -> String {
     String::from_utf8_lossy(v)

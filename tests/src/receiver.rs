@@ -2,6 +2,7 @@
 //! oracle), each on a free port with its own output directory, stopped by PID. Ours listens on
 //! 127.0.0.1 only (`-ba 127.0.0.1`); DCMTK's cannot be restricted and listens on all interfaces.
 
+use std::ffi::{OsStr, OsString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -35,19 +36,6 @@ pub struct Running {
 /// probe would itself be an association attempt in the receiver's log).
 pub fn is_listening(port: u16) -> bool {
     !listening_addresses(port).is_empty()
-}
-
-/// Waits until a TCP socket listens on `port` (true) or `timeout` passes (false), without
-/// connecting to it.
-pub fn wait_for_listener(port: u16, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if is_listening(port) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 /// The local addresses of the TCP sockets listening on `port`, from `/proc/net/tcp` and
@@ -143,21 +131,25 @@ impl Receiver {
 
     /// Runs the receiver with exactly `args` (no default arguments) until it exits, for
     /// start-up failures, `--help` and the like; panics if it is still running after 20 s.
-    pub fn run<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Output {
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
         let mut cmd = Command::new(&self.binary);
         cmd.args(args);
         run_with_timeout(cmd, Duration::from_secs(20))
     }
 
     /// Starts the receiver with its default arguments, `args`, then `-od od` and a free port,
-    /// and waits until it listens. `TCP_NODELAY=1` is set so DCMTK's Nagle default does not
-    /// distort timings.
-    pub fn start<S: AsRef<std::ffi::OsStr>>(
-        &self,
-        args: &[S],
-        od: &Path,
-    ) -> Result<Running, String> {
+    /// and waits until it listens (see [`listen`](Receiver::listen)).
+    pub fn start<S: AsRef<OsStr>>(&self, args: &[S], od: &Path) -> Result<Running, String> {
         std::fs::create_dir_all(od).map_err(|e| format!("create {}: {e}", od.display()))?;
+        let mut all: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        all.extend(["-od".into(), od.as_os_str().to_os_string()]);
+        self.listen(&all)
+    }
+
+    /// Starts the receiver with its default arguments, `args` and a free port (the output
+    /// directory is up to `args`), and waits until it listens. `TCP_NODELAY=1` is set so DCMTK's
+    /// Nagle default does not distort timings.
+    pub fn listen<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Running, String> {
         let shown: Vec<String> = args
             .iter()
             .map(|a| a.as_ref().to_string_lossy().into_owned())
@@ -167,8 +159,6 @@ impl Receiver {
             let mut cmd = Command::new(&self.binary);
             cmd.args(&self.default_args)
                 .args(args)
-                .arg("-od")
-                .arg(od)
                 .arg(port.to_string())
                 .env("TCP_NODELAY", "1");
             let mut guard = ChildGuard::spawn(cmd);
