@@ -351,34 +351,50 @@ for calling, called in [("INTRUDER", "ARCHIVE"), ("MODALITY2", "OTHER")]:
     assert!(log.contains("W: Refusing Association (called AE title not recognized)"));
 }
 
-/// Counts the fsync/fdatasync calls `receiver_pid` makes while `work` runs, with strace
-/// attached to it (and detached again by SIGINT, by PID); `None` without strace.
-fn count_syncs(receiver_pid: u32, work: impl FnOnce()) -> Option<usize> {
-    let strace = Path::new("/usr/bin/strace");
-    if !strace.is_file() {
-        return None;
+/// strace attached to a running receiver, recording its fsync/fdatasync calls.
+struct SyncTracer {
+    tracer: ChildGuard,
+    trace: tempfile::NamedTempFile,
+}
+
+impl SyncTracer {
+    /// Attaches strace to `pid`; `Err` says why not (strace missing, or ptrace not permitted,
+    /// as in containers without `CAP_SYS_PTRACE`).
+    fn attach(pid: u32) -> Result<SyncTracer, String> {
+        let strace = Path::new("/usr/bin/strace");
+        if !strace.is_file() {
+            return Err("strace is not installed".to_string());
+        }
+        let trace = tempfile::NamedTempFile::new().expect("temp file");
+        let mut cmd = Command::new(strace);
+        cmd.args(["-f", "-e", "trace=fsync,fdatasync", "-o"])
+            .arg(trace.path())
+            .arg("-p")
+            .arg(pid.to_string());
+        let mut tracer = ChildGuard::spawn(cmd);
+        let deadline = std::time::Instant::now() + WAIT;
+        while !tracer.stderr().contains("attached") {
+            if tracer.wait_timeout(Duration::from_millis(20)).is_some()
+                || std::time::Instant::now() > deadline
+            {
+                return Err(format!("strace could not attach: {}", tracer.stderr()));
+            }
+        }
+        Ok(SyncTracer { tracer, trace })
     }
-    let trace = tempfile::NamedTempFile::new().expect("temp file");
-    let mut cmd = Command::new(strace);
-    cmd.args(["-f", "-e", "trace=fsync,fdatasync", "-o"])
-        .arg(trace.path())
-        .arg("-p")
-        .arg(receiver_pid.to_string());
-    let mut tracer = ChildGuard::spawn(cmd);
-    assert!(
-        tracer.wait_for_log("attached", WAIT),
-        "strace could not attach: {}",
-        tracer.stderr()
-    );
-    work();
-    tracer.signal("INT");
-    assert!(tracer.wait_timeout(WAIT).is_some(), "strace did not detach");
-    let text = std::fs::read_to_string(trace.path()).expect("read the trace");
-    Some(
+
+    /// Detaches (SIGINT, by PID) and counts the calls.
+    fn finish(mut self) -> usize {
+        self.tracer.signal("INT");
+        assert!(
+            self.tracer.wait_timeout(WAIT).is_some(),
+            "strace did not detach"
+        );
+        let text = std::fs::read_to_string(self.trace.path()).expect("read the trace");
         text.lines()
             .filter(|l| l.contains("fsync(") || l.contains("fdatasync("))
-            .count(),
-    )
+            .count()
+    }
 }
 
 #[test]
@@ -390,13 +406,12 @@ fn fsync_stores_and_flushes_each_file_and_its_directory() {
         let running = Receiver::ours()
             .start(&[&[flag], &STORESCP_DEFAULT[..]].concat(), &od)
             .expect("start ours");
-        let send = || assert_success(&dcmsend(running.port, &[], &files), "dcmsend");
-        match count_syncs(running.guard.pid(), send) {
-            Some(syncs) => assert_eq!(syncs, per_object * files.len(), "{flag}"),
-            None => {
-                eprintln!("strace not installed: checking that {flag} stores, not its fsyncs");
-                send();
-            }
+        // Where strace can attach, the test also counts the fsyncs (file, then directory).
+        let tracer = SyncTracer::attach(running.guard.pid());
+        assert_success(&dcmsend(running.port, &[], &files), "dcmsend");
+        match tracer {
+            Ok(tracer) => assert_eq!(tracer.finish(), per_object * files.len(), "{flag}"),
+            Err(why) => eprintln!("{why}: checking that {flag} stores, not its fsyncs"),
         }
         drop(running);
         let mut stored: Vec<String> = std::fs::read_dir(&od)
