@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use dcmrecv_e2e::clients::{assert_success, run};
+use dcmrecv_e2e::compare::meta_text;
 use dcmrecv_e2e::objects;
 use dcmrecv_e2e::peers::{self, dcmtk_command};
-use dcmrecv_e2e::process::{ChildGuard, free_port, run_with_timeout, wait_for_port};
-
-const LONG: Duration = Duration::from_secs(120);
+use dcmrecv_e2e::process::{ChildGuard, free_port, wait_for_port};
 
 /// One object as the helper's sink saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,22 +59,6 @@ impl Helper {
     fn log(&self) -> String {
         self.guard.stderr()
     }
-}
-
-fn run(mut cmd: Command) -> std::process::Output {
-    cmd.env("TCP_NODELAY", "1");
-    run_with_timeout(cmd, LONG)
-}
-
-#[track_caller]
-fn assert_success(out: &std::process::Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -272,17 +256,6 @@ fn a_100_mb_object_is_received_with_flat_memory() {
     );
 }
 
-/// Transfer Syntax UID (0002,0010) of a stored Part-10 file.
-fn file_transfer_syntax(path: &Path) -> String {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path).expect("open stored file");
-    file.seek(SeekFrom::Start(128)).expect("skip the preamble");
-    let mut reader = std::io::BufReader::new(file.take(1 << 20));
-    let meta = dicom_object::meta::FileMetaTable::from_reader(&mut reader)
-        .unwrap_or_else(|e| panic!("read the meta header of {}: {e}", path.display()));
-    meta.transfer_syntax().to_string()
-}
-
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read output dir")
@@ -335,7 +308,7 @@ fn every_file_the_real_dcmrecv_stores_is_accepted_by_ours_in_the_same_transfer_s
             continue;
         }
         assert_eq!(stored.len(), 1, "{name}: {stored:?}");
-        let real_ts = file_transfer_syntax(&stored[0]);
+        let real_ts = meta_text(&stored[0], 0x0010).expect("a stored Part-10 file");
         std::fs::remove_file(&stored[0]).expect("remove stored file");
 
         let before = ours.stored().len();

@@ -7,13 +7,19 @@
 //! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
 //! - [`receiver`]: our built `dcmrecv` and the real one, started side by side.
+//! - [`clients`]: running `storescu`, `dcmsend` and `echoscu` and reading their statuses.
+//! - [`compare`]: what two receivers stored: paths, meta headers, dataset bytes, parsed datasets.
 //! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 //! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
+//! - [`throttle`]: a slow TCP proxy, to act while transfers are in flight.
 
+pub mod clients;
+pub mod compare;
 pub mod corpus;
 pub mod objects;
 pub mod peers;
 pub mod process;
 pub mod profiles;
 pub mod receiver;
+pub mod throttle;

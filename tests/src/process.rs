@@ -80,6 +80,19 @@ impl ChildGuard {
         false
     }
 
+    /// Waits until the captured stderr contains `needle` at least `count` times (true) or
+    /// `timeout` passes (false).
+    pub fn wait_for_log_count(&self, needle: &str, count: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.stderr().matches(needle).count() >= count {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Sends a signal (e.g. `"TERM"`, `"INT"`, `"KILL"`) to the child by PID with `kill(1)`.
     pub fn signal(&self, signal: &str) {
         let _ = Command::new("kill")
@@ -168,4 +181,54 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::process::Ou
         stdout: out_thread.join().unwrap_or_default(),
         stderr: err_thread.join().unwrap_or_default(),
     }
+}
+
+/// The effective user id of this process (from `/proc/self/status`).
+pub fn effective_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1))
+                .and_then(|id| id.parse().ok())
+        })
+        .expect("read the effective uid from /proc/self/status")
+}
+
+/// A command that runs `program` with `dir` unwritable, in a way that works as root too.
+///
+/// As an ordinary user, `dir` loses its write permissions (`chmod 0555`). As root, permissions
+/// do not stop anyone, so the program runs in a mount namespace of its own (`unshare --mount`)
+/// in which an empty read-only tmpfs is mounted over `dir`; the mount disappears with the
+/// process, and the PID of the command is the program's (`exec`). Panics with an explanation
+/// when root cannot create mount namespaces (a container without `CAP_SYS_ADMIN`).
+///
+/// Add the program's arguments to the returned command.
+pub fn unwritable_dir_command(dir: &Path, program: &Path) -> Command {
+    const SCRIPT: &str = r#"mount -t tmpfs -o ro,size=64k tmpfs "$0" && exec "$@""#;
+    if effective_uid() != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555))
+            .unwrap_or_else(|e| panic!("chmod 0555 {}: {e}", dir.display()));
+        return Command::new(program);
+    }
+    let probe = Command::new("unshare")
+        .args(["--mount", "sh", "-c", SCRIPT])
+        .arg(dir)
+        .arg("true")
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => {}
+        other => panic!(
+            "running as root, so a read-only directory needs a read-only mount, but \
+             `unshare --mount` + `mount -t tmpfs -o ro` failed ({other:?}); run the tests as an \
+             ordinary user, or as root with CAP_SYS_ADMIN (e.g. `docker run --privileged`)"
+        ),
+    }
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "sh", "-c", SCRIPT])
+        .arg(dir)
+        .arg(program);
+    cmd
 }

@@ -1,13 +1,16 @@
 //! Starting receivers for tests: our built `dcmrecv` and the real `/usr/bin/dcmrecv` (the
-//! oracle), each on a free 127.0.0.1 port with its own output directory, stopped by PID.
+//! oracle), each on a free port with its own output directory, stopped by PID. Ours listens on
+//! 127.0.0.1 only (`-ba 127.0.0.1`); DCMTK's cannot be restricted and listens on all interfaces.
 
+use std::ffi::{OsStr, OsString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::peers::{dcmtk, workspace_root};
-use crate::process::{ChildGuard, free_port};
+use crate::process::{ChildGuard, free_port, run_with_timeout};
 
 /// Which receiver to start.
 #[derive(Debug, Clone)]
@@ -16,6 +19,9 @@ pub struct Receiver {
     pub name: &'static str,
     /// Path of the executable.
     pub binary: PathBuf,
+    /// Arguments [`start`](Receiver::start) puts before the caller's (so the caller's win where
+    /// rightmost wins): `-ba 127.0.0.1` for ours.
+    pub default_args: Vec<String>,
 }
 
 /// A started receiver; stopped (by PID) when dropped.
@@ -29,17 +35,49 @@ pub struct Running {
 /// Whether a TCP socket is listening on `port` (read from `/proc/net/tcp{,6}`: connecting to
 /// probe would itself be an association attempt in the receiver's log).
 pub fn is_listening(port: u16) -> bool {
-    let hex = format!(":{port:04X}");
-    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
-        std::fs::read_to_string(table).is_ok_and(|text| {
-            text.lines().skip(1).any(|line| {
-                let mut cols = line.split_whitespace();
-                let local = cols.nth(1).unwrap_or("");
-                let state = cols.nth(1).unwrap_or("");
-                local.ends_with(&hex) && state == "0A"
-            })
-        })
-    })
+    !listening_addresses(port).is_empty()
+}
+
+/// The local addresses of the TCP sockets listening on `port`, from `/proc/net/tcp` and
+/// `/proc/net/tcp6` (e.g. `0.0.0.0:11112` for all IPv4 interfaces).
+pub fn listening_addresses(port: u16) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for (table, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let mut cols = line.split_whitespace();
+            let local = cols.nth(1).unwrap_or("");
+            let state = cols.nth(1).unwrap_or("");
+            let Some((ip_hex, port_hex)) = local.split_once(':') else {
+                continue;
+            };
+            if state != "0A" || u16::from_str_radix(port_hex, 16) != Ok(port) {
+                continue;
+            }
+            if let Some(ip) = proc_net_ip(ip_hex, v6) {
+                out.push(SocketAddr::new(ip, port));
+            }
+        }
+    }
+    out
+}
+
+/// An address as `/proc/net/tcp{,6}` writes it: 32-bit words in hexadecimal, each in host
+/// (little endian) byte order.
+fn proc_net_ip(hex: &str, v6: bool) -> Option<IpAddr> {
+    let words: Vec<u32> = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    if v6 {
+        let octets: [u8; 16] = bytes.try_into().ok()?;
+        Some(Ipv6Addr::from(octets).into())
+    } else {
+        let octets: [u8; 4] = bytes.try_into().ok()?;
+        Some(Ipv4Addr::from(octets).into())
+    }
 }
 
 /// The target directory cargo builds into (`$CARGO_TARGET_DIR` or `<workspace>/target`).
@@ -70,9 +108,15 @@ pub fn ours_binary() -> PathBuf {
 impl Receiver {
     /// Our `dcmrecv` (see [`ours_binary`]).
     pub fn ours() -> Receiver {
+        Receiver::ours_at(ours_binary())
+    }
+
+    /// Our `dcmrecv` built elsewhere (e.g. a release build), listening on 127.0.0.1 only.
+    pub fn ours_at(binary: PathBuf) -> Receiver {
         Receiver {
             name: "ours",
-            binary: ours_binary(),
+            binary,
+            default_args: vec!["-ba".to_string(), "127.0.0.1".to_string()],
         }
     }
 
@@ -81,19 +125,40 @@ impl Receiver {
         Receiver {
             name: "dcmrecv",
             binary: dcmtk("dcmrecv"),
+            default_args: Vec::new(),
         }
     }
 
-    /// Starts the receiver with `args`, then `-od od` and a free port, and waits until it
-    /// listens. `TCP_NODELAY=1` is set so DCMTK's Nagle default does not distort timings.
-    pub fn start(&self, args: &[String], od: &Path) -> Result<Running, String> {
+    /// Runs the receiver with exactly `args` (no default arguments) until it exits, for
+    /// start-up failures, `--help` and the like; panics if it is still running after 20 s.
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(args);
+        run_with_timeout(cmd, Duration::from_secs(20))
+    }
+
+    /// Starts the receiver with its default arguments, `args`, then `-od od` and a free port,
+    /// and waits until it listens (see [`listen`](Receiver::listen)).
+    pub fn start<S: AsRef<OsStr>>(&self, args: &[S], od: &Path) -> Result<Running, String> {
         std::fs::create_dir_all(od).map_err(|e| format!("create {}: {e}", od.display()))?;
+        let mut all: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        all.extend(["-od".into(), od.as_os_str().to_os_string()]);
+        self.listen(&all)
+    }
+
+    /// Starts the receiver with its default arguments, `args` and a free port (the output
+    /// directory is up to `args`), and waits until it listens. `TCP_NODELAY=1` is set so DCMTK's
+    /// Nagle default does not distort timings.
+    pub fn listen<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Running, String> {
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect();
         for _attempt in 0..3 {
             let port = free_port();
             let mut cmd = Command::new(&self.binary);
-            cmd.args(args)
-                .arg("-od")
-                .arg(od)
+            cmd.args(&self.default_args)
+                .args(args)
                 .arg(port.to_string())
                 .env("TCP_NODELAY", "1");
             let mut guard = ChildGuard::spawn(cmd);
@@ -107,13 +172,13 @@ impl Receiver {
                         break; // someone took the port meanwhile: try another
                     }
                     return Err(format!(
-                        "{} {args:?} exited with {status} before listening:\n{}",
+                        "{} {shown:?} exited with {status} before listening:\n{}",
                         self.name,
                         guard.stderr()
                     ));
                 }
             }
         }
-        Err(format!("{} {args:?} never listened", self.name))
+        Err(format!("{} {shown:?} never listened", self.name))
     }
 }

@@ -9,18 +9,17 @@
 
 mod allowlist;
 mod client;
-mod compare;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use dcmrecv_e2e::compare::{self, Difference, Naming, compare_trees};
 use dcmrecv_e2e::corpus::{SynthOptions, pydicom_part10_files, synthesize};
 use dcmrecv_e2e::peers::pydicom_test_files;
 use dcmrecv_e2e::receiver::Receiver;
 
 use crate::shell::{self, workspace_root};
 use client::Client;
-use compare::{Difference, Naming, compare_trees};
 
 const STORESCP_CFG: &str = "/etc/dcmtk/storescp.cfg";
 
@@ -390,10 +389,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         }
     };
     let theirs = Receiver::dcmtk();
-    let ours = Receiver {
-        name: "ours",
-        binary: ours_bin,
-    };
+    let ours = Receiver::ours_at(ours_bin);
     let allow_path = workspace_root().join("xtask/conformance/allowlist.txt");
     let allowed = allowlist::parse(
         &std::fs::read_to_string(&allow_path)

@@ -1,6 +1,6 @@
 //! The reviewed allow-list of deliberate differences (`xtask/conformance/allowlist.txt`).
 
-use super::compare::Difference;
+use dcmrecv_e2e::compare::Difference;
 
 /// One allow-list entry: a difference kind, scenario and detail patterns, and the reason.
 #[derive(Debug, Clone)]

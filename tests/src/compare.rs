@@ -1,7 +1,8 @@
 //! Comparing what two receivers did with the same input: stored paths, file meta, dataset bytes
-//! (bit-preserving) or parsed datasets (normal mode).
+//! (bit-preserving) or parsed datasets (normal mode). Used by the end-to-end tests and by
+//! `cargo xtask conformance`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use dicom_core::value::Value;
@@ -9,7 +10,7 @@ use dicom_object::{InMemDicomObject, OpenFileOptions};
 
 /// The naming scheme a scenario uses, so unique/random/time-based names can be compared by shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Naming {
+pub enum Naming {
     /// `+fd`: names are deterministic and compared exactly.
     Default,
     /// `+fu`: `<prefix>.X.<new UID>`.
@@ -22,11 +23,11 @@ pub(crate) enum Naming {
 
 /// One difference found between the real dcmrecv and ours.
 #[derive(Debug, Clone)]
-pub(crate) struct Difference {
+pub struct Difference {
     /// A stable kind, matched by the allow-list (`status`, `stored-paths`, `meta`, ...).
-    pub(crate) kind: &'static str,
+    pub kind: &'static str,
     /// What differs, for humans.
-    pub(crate) detail: String,
+    pub detail: String,
 }
 
 fn diff(kind: &'static str, detail: String) -> Difference {
@@ -34,7 +35,7 @@ fn diff(kind: &'static str, detail: String) -> Difference {
 }
 
 /// The shape of a stored relative path: random, unique and time-based parts replaced by `*`.
-pub(crate) fn path_key(rel: &str, naming: Naming) -> String {
+pub fn path_key(rel: &str, naming: Naming) -> String {
     let (dir, name) = rel.rsplit_once('/').map_or(("", rel), |(d, n)| (d, n));
     let key = match naming {
         Naming::Default => name.to_string(),
@@ -75,7 +76,7 @@ pub(crate) fn path_key(rel: &str, naming: Naming) -> String {
 }
 
 /// All regular files below `root`, as `/`-separated paths relative to it, sorted.
-pub(crate) fn stored_files(root: &Path) -> Vec<String> {
+pub fn stored_files(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -96,7 +97,7 @@ pub(crate) fn stored_files(root: &Path) -> Vec<String> {
 }
 
 /// The file meta group of a Part-10 file: element number → raw value, and the dataset offset.
-pub(crate) fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)> {
+pub fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)> {
     if bytes.get(128..132)? != b"DICM" {
         return None;
     }
@@ -121,19 +122,23 @@ pub(crate) fn read_meta(bytes: &[u8]) -> Option<(BTreeMap<u16, Vec<u8>>, usize)>
     Some((meta, pos))
 }
 
-fn show(v: &[u8]) -> String {
+/// The file meta element (0002,`elem`) of the Part-10 file at `path` as text, if the file can
+/// be read and has it (e.g. `0x0010` for the transfer syntax).
+pub fn meta_text(path: &Path, elem: u16) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let (meta, _) = read_meta(&bytes)?;
+    meta.get(&elem).map(|v| value_text(v))
+}
+
+/// A meta element's value as text, without its padding.
+pub fn value_text(v: &[u8]) -> String {
     String::from_utf8_lossy(v)
         .trim_end_matches(['\0', ' '])
         .to_string()
 }
 
 /// Compares two stored files of the same instance.
-pub(crate) fn compare_files(
-    ours: &Path,
-    theirs: &Path,
-    bit_preserving: bool,
-    out: &mut Vec<Difference>,
-) {
+pub fn compare_files(ours: &Path, theirs: &Path, bit_preserving: bool, out: &mut Vec<Difference>) {
     let (Ok(a), Ok(b)) = (std::fs::read(ours), std::fs::read(theirs)) else {
         out.push(diff("unreadable", format!("{}", ours.display())));
         return;
@@ -146,7 +151,8 @@ pub(crate) fn compare_files(
         return;
     };
     // (0002,0000) follows from the rest; (0002,0012)/(0002,0013) name the implementation.
-    for elem in meta_a.keys().chain(meta_b.keys()) {
+    let elems: BTreeSet<&u16> = meta_a.keys().chain(meta_b.keys()).collect();
+    for elem in elems {
         if matches!(elem, 0x0000 | 0x0012 | 0x0013) {
             continue;
         }
@@ -156,8 +162,8 @@ pub(crate) fn compare_files(
                 "meta",
                 format!(
                     "(0002,{elem:04X}) ours {:?} dcmrecv {:?} in {}",
-                    va.map(|v| show(v)),
-                    vb.map(|v| show(v)),
+                    va.map(|v| value_text(v)),
+                    vb.map(|v| value_text(v)),
                     ours.display()
                 ),
             ));
@@ -179,7 +185,7 @@ pub(crate) fn compare_files(
     }
     let open = |p: &Path| OpenFileOptions::new().open_file(p);
     match (open(ours), open(theirs)) {
-        (Ok(x), Ok(y)) => compare_objects(&x, &y, "", out),
+        (Ok(x), Ok(y)) => compare_datasets(&x, &y, &format!("{}: ", ours.display()), out),
         (x, y) => out.push(diff(
             "dataset",
             format!(
@@ -193,8 +199,8 @@ pub(crate) fn compare_files(
 }
 
 /// Compares two datasets element by element, ignoring how lengths were encoded (DCMTK's normal
-/// mode writes every sequence with undefined length).
-fn compare_objects(
+/// mode writes every sequence with undefined length); `at` prefixes the reported locations.
+pub fn compare_datasets(
     a: &InMemDicomObject,
     b: &InMemDicomObject,
     at: &str,
@@ -242,7 +248,7 @@ fn compare_objects(
                     continue;
                 }
                 for (i, (ia, ib)) in x.items().iter().zip(y.items()).enumerate() {
-                    compare_objects(ia, ib, &format!("{here}[{i}]."), out);
+                    compare_datasets(ia, ib, &format!("{here}[{i}]."), out);
                 }
             }
             (Value::PixelSequence(x), Value::PixelSequence(y)) => {
@@ -255,60 +261,75 @@ fn compare_objects(
     }
 }
 
-/// Pairs the stored files of the two receivers by path shape and media storage instance UID,
-/// and compares stored path sets and the contents of each pair.
-pub(crate) fn compare_trees(
+/// Pairs the stored files of the two receivers by path shape (and, where several files share
+/// a shape, by media storage SOP instance UID), and compares stored path sets and the contents
+/// of each pair.
+pub fn compare_trees(
     ours_root: &Path,
     theirs_root: &Path,
     naming: Naming,
     bit_preserving: bool,
     out: &mut Vec<Difference>,
 ) {
-    let index = |root: &Path| -> BTreeMap<(String, String), Vec<PathBuf>> {
-        let mut map: BTreeMap<(String, String), Vec<PathBuf>> = BTreeMap::new();
+    // Path shape -> (media storage SOP instance UID, path) of every stored file.
+    type Index = BTreeMap<String, Vec<(String, PathBuf)>>;
+    let index = |root: &Path| -> Index {
+        let mut map = Index::new();
         for rel in stored_files(root) {
             let path = root.join(&rel);
             let uid = std::fs::read(&path)
                 .ok()
                 .and_then(|b| read_meta(&b))
-                .and_then(|(m, _)| m.get(&0x0003).map(|v| show(v)))
+                .and_then(|(m, _)| m.get(&0x0003).map(|v| value_text(v)))
                 .unwrap_or_default();
-            map.entry((path_key(&rel, naming), uid))
+            map.entry(path_key(&rel, naming))
                 .or_default()
-                .push(path);
+                .push((uid, path));
         }
         map
     };
     let ours = index(ours_root);
     let theirs = index(theirs_root);
-    for (key, paths) in &theirs {
-        match ours.get(key) {
-            None => out.push(diff(
-                "stored-paths",
-                format!(
-                    "dcmrecv stored {} (instance {}), ours did not",
-                    key.0, key.1
-                ),
-            )),
-            Some(mine) if mine.len() != paths.len() => out.push(diff(
-                "stored-paths",
-                format!("{}: {} files vs {}", key.0, mine.len(), paths.len()),
-            )),
-            Some(mine) => {
-                for (p, q) in mine.iter().zip(paths) {
-                    compare_files(p, q, bit_preserving, out);
+    let keys: BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    for key in keys {
+        let mine = ours.get(key).map_or(&[][..], Vec::as_slice);
+        let dcmtk = theirs.get(key).map_or(&[][..], Vec::as_slice);
+        if let ([(_, p)], [(_, q)]) = (mine, dcmtk) {
+            // One file each under this name: compare them even if their instance UIDs differ
+            // (a UID each receiver generated differs by design and shows as a meta difference).
+            compare_files(p, q, bit_preserving, out);
+            continue;
+        }
+        // Names shared by several files (unique or time-based naming): pair by instance UID.
+        let uids: BTreeSet<&String> = mine.iter().chain(dcmtk).map(|(uid, _)| uid).collect();
+        for uid in uids {
+            let with = |files: &[(String, PathBuf)]| -> Vec<PathBuf> {
+                files
+                    .iter()
+                    .filter(|(u, _)| u == uid)
+                    .map(|(_, p)| p.clone())
+                    .collect()
+            };
+            let (a, b) = (with(mine), with(dcmtk));
+            match (a.len(), b.len()) {
+                (0, _) => out.push(diff(
+                    "stored-paths",
+                    format!("dcmrecv stored {key} (instance {uid}), ours did not"),
+                )),
+                (_, 0) => out.push(diff(
+                    "stored-paths",
+                    format!("ours stored {key} (instance {uid}), dcmrecv did not"),
+                )),
+                (x, y) if x != y => {
+                    out.push(diff("stored-paths", format!("{key}: {x} files vs {y}")))
+                }
+                _ => {
+                    for (p, q) in a.iter().zip(&b) {
+                        compare_files(p, q, bit_preserving, out);
+                    }
                 }
             }
         }
-    }
-    for key in ours.keys().filter(|k| !theirs.contains_key(*k)) {
-        out.push(diff(
-            "stored-paths",
-            format!(
-                "ours stored {} (instance {}), dcmrecv did not",
-                key.0, key.1
-            ),
-        ));
     }
 }
 
@@ -350,7 +371,7 @@ mod tests {
         ]);
         f.extend_from_slice(&[0x08, 0x00, 0x16, 0x00]);
         let (meta, off) = read_meta(&f).unwrap();
-        assert_eq!(show(&meta[&0x0010]), "1.2");
+        assert_eq!(value_text(&meta[&0x0010]), "1.2");
         assert_eq!(off, 144);
     }
 }
