@@ -323,13 +323,34 @@ pub fn compare_trees(
                 (x, y) if x != y => {
                     out.push(diff("stored-paths", format!("{key}: {x} files vs {y}")))
                 }
-                _ => {
-                    for (p, q) in a.iter().zip(&b) {
-                        compare_files(p, q, bit_preserving, out);
-                    }
-                }
+                _ => pair_up(&a, &b, bit_preserving, out),
             }
         }
+    }
+}
+
+/// Pairs files of the same instance stored under random or unique names (the same instance
+/// sent several times, e.g. in different transfer syntaxes): each of DCMTK's files is matched
+/// with one of ours that compares equal; what remains is paired in order and its differences
+/// reported.
+fn pair_up(ours: &[PathBuf], theirs: &[PathBuf], bit_preserving: bool, out: &mut Vec<Difference>) {
+    let mut unmatched: Vec<&PathBuf> = ours.iter().collect();
+    let mut leftover = Vec::new();
+    for q in theirs {
+        let equal = unmatched.iter().position(|p| {
+            let mut found = Vec::new();
+            compare_files(p, q, bit_preserving, &mut found);
+            found.is_empty()
+        });
+        match equal {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => leftover.push(q),
+        }
+    }
+    for (p, q) in unmatched.into_iter().zip(leftover) {
+        compare_files(p, q, bit_preserving, out);
     }
 }
 
