@@ -92,6 +92,31 @@ pub(crate) enum HandshakeError {
 }
 
 impl HandshakeError {
+    /// What to do about certificate refusals that webpki reports only by a name, where OpenSSL
+    /// would have accepted the certificate.
+    fn hint(&self) -> Option<&'static str> {
+        let HandshakeError::Tls {
+            error: rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)),
+        } = self
+        else {
+            return None;
+        };
+        let name = format!("{other:?}");
+        if name.contains("UnsupportedCertVersion") {
+            Some(
+                "the client certificate is X.509 v1, which rustls does not accept: issue a v3 \
+                 certificate (e.g. `openssl x509 -req ... -extfile` with extensions)",
+            )
+        } else if name.contains("CaUsedAsEndEntity") {
+            Some(
+                "the client certificate is a CA certificate (CA:TRUE), which rustls accepts \
+                 only as an issuer",
+            )
+        } else {
+            None
+        }
+    }
+
     /// OpenSSL's wording for the failure, as DCMTK logs it after
     /// `Could not receive association request: TLS error: ` (measured with DCMTK 3.6.7), so that
     /// the lines operators grep for are the same.
@@ -285,7 +310,11 @@ fn oneline(name: &x509_cert::name::Name) -> String {
 
 /// The log line for a failed handshake: DCMTK's text, then the peer and rustls's detail.
 pub(crate) fn log_failure(peer: SocketAddr, error: &HandshakeError) {
-    let detail = chain(error);
+    let mut detail = chain(error);
+    if let Some(hint) = error.hint() {
+        detail.push_str("; ");
+        detail.push_str(hint);
+    }
     tracing::error!(
         peer = %peer,
         detail = %detail,
