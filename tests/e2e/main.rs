@@ -1,3 +1,4 @@
 //! End-to-end tests with real DCMTK and pynetdicom peers, one module per scenario.
 
 mod scp;
+mod tls;

@@ -10,10 +10,13 @@
 //! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 //! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
+//! - [`pki`]: a throw-away TLS PKI (CA, server and client certificates, a CRL) made with the
+//!   `openssl` tool.
 
 pub mod corpus;
 pub mod objects;
 pub mod peers;
+pub mod pki;
 pub mod process;
 pub mod profiles;
 pub mod receiver;

@@ -87,6 +87,17 @@ impl Receiver {
     /// Starts the receiver with `args`, then `-od od` and a free port, and waits until it
     /// listens. `TCP_NODELAY=1` is set so DCMTK's Nagle default does not distort timings.
     pub fn start(&self, args: &[String], od: &Path) -> Result<Running, String> {
+        self.start_with_stdin(args, od, None)
+    }
+
+    /// [`start`](Self::start), with `input` written to the receiver's stdin (e.g. the private
+    /// key's password for `+ps`).
+    pub fn start_with_stdin(
+        &self,
+        args: &[String],
+        od: &Path,
+        input: Option<&[u8]>,
+    ) -> Result<Running, String> {
         std::fs::create_dir_all(od).map_err(|e| format!("create {}: {e}", od.display()))?;
         for _attempt in 0..3 {
             let port = free_port();
@@ -96,7 +107,7 @@ impl Receiver {
                 .arg(od)
                 .arg(port.to_string())
                 .env("TCP_NODELAY", "1");
-            let mut guard = ChildGuard::spawn(cmd);
+            let mut guard = ChildGuard::spawn_with_stdin(cmd, input);
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if is_listening(port) {
