@@ -117,9 +117,19 @@ impl HandshakeError {
         }
     }
 
-    /// OpenSSL's wording for the failure, as DCMTK logs it after
-    /// `Could not receive association request: TLS error: ` (measured with DCMTK 3.6.7), so that
-    /// the lines operators grep for are the same.
+    /// DCMTK's text for the failure after `Could not receive association request: ` (measured
+    /// with DCMTK 3.6.7 on OpenSSL 3), so that the lines operators grep for are the same.
+    pub(crate) fn dcmtk_text(&self) -> String {
+        match self {
+            // DCMTK gives up on a silent peer after 60 s with this line.
+            HandshakeError::TimedOut { .. } => {
+                "TLS read operation did not complete (SSL_ERROR_WANT_READ)".to_string()
+            }
+            other => format!("TLS error: {}", other.openssl_reason()),
+        }
+    }
+
+    /// OpenSSL's wording for the failure, as DCMTK logs it after `TLS error: `.
     pub(crate) fn openssl_reason(&self) -> &'static str {
         use rustls::{Error, PeerIncompatible};
         match self {
@@ -318,8 +328,8 @@ pub(crate) fn log_failure(peer: SocketAddr, error: &HandshakeError) {
     tracing::error!(
         peer = %peer,
         detail = %detail,
-        "Could not receive association request: TLS error: {} (TLS handshake with {peer} failed: {detail})",
-        error.openssl_reason(),
+        "Could not receive association request: {} (TLS handshake with {peer} failed: {detail})",
+        error.dcmtk_text(),
     );
 }
 

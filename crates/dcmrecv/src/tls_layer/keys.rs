@@ -218,20 +218,11 @@ pub(crate) fn certificates(
     path: &Path,
     format: KeyFormat,
 ) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let bytes = std::fs::read(path).context(ReadFileSnafu { path })?;
-    let certificates = match format {
-        KeyFormat::Der => vec![CertificateDer::from(bytes)],
-        KeyFormat::Pem => CertificateDer::pem_slice_iter(&bytes)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Pem {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?,
-    };
-    if certificates.is_empty() {
+    let all = pem_or_der(path, format)?;
+    if all.is_empty() {
         return NoCertificateSnafu { path }.fail();
     }
-    Ok(certificates)
+    Ok(all)
 }
 
 /// The certificate revocation lists in `path` (`X509 CRL` blocks, or one DER CRL).
@@ -239,20 +230,28 @@ pub(crate) fn crls(
     path: &Path,
     format: KeyFormat,
 ) -> Result<Vec<CertificateRevocationListDer<'static>>, Error> {
+    let all = pem_or_der(path, format)?;
+    if all.is_empty() {
+        return NoCrlSnafu { path }.fail();
+    }
+    Ok(all)
+}
+
+/// Every PEM block of `T`'s kind in `path`, or the whole file as one DER `T`.
+fn pem_or_der<T: PemObject + From<Vec<u8>>>(
+    path: &Path,
+    format: KeyFormat,
+) -> Result<Vec<T>, Error> {
     let bytes = std::fs::read(path).context(ReadFileSnafu { path })?;
-    let crls = match format {
-        KeyFormat::Der => vec![CertificateRevocationListDer::from(bytes)],
-        KeyFormat::Pem => CertificateRevocationListDer::pem_slice_iter(&bytes)
+    match format {
+        KeyFormat::Der => Ok(vec![T::from(bytes)]),
+        KeyFormat::Pem => T::pem_slice_iter(&bytes)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::Pem {
                 path: path.to_owned(),
                 reason: e.to_string(),
-            })?,
-    };
-    if crls.is_empty() {
-        return NoCrlSnafu { path }.fail();
+            }),
     }
-    Ok(crls)
 }
 
 /// The text of the first PEM block with `label`, from its BEGIN line to the end of its END

@@ -123,19 +123,14 @@ fn a_loadable_identity_gets_to_the_listen_step() {
     let dir = tempfile::tempdir().unwrap();
     write_identity(dir.path());
     let (_held, port) = busy_port();
-    let run = dcmrecv_in(
-        dir.path(),
-        &[
-            "+tls",
-            "server.key",
-            "server.crt",
-            "-ba",
-            "127.0.0.1",
-            "-od",
-            ".",
-            &port,
-        ],
-    );
+    // Runs `dcmrecv +tls <tls...> -ba 127.0.0.1 -od . <busy port>`: 64 once TLS is set up.
+    let start = |tls: &[&str]| {
+        let mut args = vec!["+tls"];
+        args.extend_from_slice(tls);
+        args.extend(["-ba", "127.0.0.1", "-od", ".", &port]);
+        dcmrecv_in(dir.path(), &args)
+    };
+    let run = start(&["server.key", "server.crt"]);
     assert_eq!(run.code, 64, "{run:?}");
     // No +cf: DCMTK starts and then refuses every client certificate; we say so.
     assert!(
@@ -144,50 +139,20 @@ fn a_loadable_identity_gets_to_the_listen_step() {
         "{}",
         run.stderr
     );
-    let run = dcmrecv_in(
-        dir.path(),
-        &[
-            "+tls",
-            "server.key",
-            "other.crt",
-            "-ba",
-            "127.0.0.1",
-            "-od",
-            ".",
-            &port,
-        ],
-    );
-    assert_eq!(run.code, 71, "{run:?}");
-    assert!(
-        run.stderr.ends_with(
-            "F: 000b:0006 Private key 'server.key' and certificate 'other.crt' do not match\n"
+    for (tls, end) in [
+        (
+            &["server.key", "other.crt"][..],
+            "F: 000b:0006 Private key 'server.key' and certificate 'other.crt' do not match\n",
         ),
-        "{}",
-        run.stderr
-    );
-    let run = dcmrecv_in(
-        dir.path(),
-        &[
-            "+tls",
-            "server.key",
-            "server.crt",
-            "+cs",
-            "FOO",
-            "-ba",
-            "127.0.0.1",
-            "-od",
-            ".",
-            &port,
-        ],
-    );
-    assert_eq!(run.code, 71, "{run:?}");
-    assert!(
-        run.stderr.ends_with(
-            "E: ciphersuite 'FOO' is unknown\nF: 0001:0007 Illegal call, perhaps wrong parameters\n"
+        (
+            &["server.key", "server.crt", "+cs", "FOO"],
+            "E: ciphersuite 'FOO' is unknown\nF: 0001:0007 Illegal call, perhaps wrong parameters\n",
         ),
-        "{}",
-        run.stderr
-    );
+    ] {
+        let run = start(tls);
+        assert_eq!(run.code, 71, "{tls:?}: {run:?}");
+        assert!(run.stderr.ends_with(end), "{tls:?}: {}", run.stderr);
+    }
 }
 
 #[test]
