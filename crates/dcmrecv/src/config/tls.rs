@@ -25,8 +25,9 @@ pub(crate) struct TlsIdentity {
     pub(crate) certificate: PathBuf,
 }
 
-/// Where the private key's password comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Where the private key's password comes from. `Debug` does not show the password (the
+/// configuration is logged at DEBUG and printed by `--print-config`).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) enum KeyPassword {
     /// `+ps` (default): prompt on stdin.
     #[default]
@@ -35,6 +36,16 @@ pub(crate) enum KeyPassword {
     Given(String),
     /// `-pw`: the empty password.
     Empty,
+}
+
+impl std::fmt::Debug for KeyPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyPassword::Prompt => f.write_str("Prompt"),
+            KeyPassword::Given(_) => f.write_str("Given(<hidden>)"),
+            KeyPassword::Empty => f.write_str("Empty"),
+        }
+    }
 }
 
 /// The format of key and certificate files.
@@ -457,6 +468,7 @@ mod tests {
             })
         );
         assert_eq!(t.key_password, KeyPassword::Given("secret".into()));
+        assert_eq!(format!("{:?}", t.key_password), "Given(<hidden>)");
         assert_eq!(t.key_format, KeyFormat::Der);
         assert_eq!(
             t.certificate_files,

@@ -182,3 +182,10 @@ fn encrypted_keys_take_the_password_from_the_options_or_stdin() {
     assert_eq!(run_with(&["+ps"], Some("nope\n")).code, 71);
     assert_eq!(run_with(&["+ps"], None).code, 71);
 }
+
+#[test]
+fn the_key_password_is_not_shown_with_the_configuration() {
+    let shown = crate::config(&["+tls", "k.pem", "c.pem", "+pw", "s3cret", "11112"]);
+    assert!(shown.contains("Given(<hidden>)"), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
