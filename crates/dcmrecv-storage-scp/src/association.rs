@@ -98,6 +98,10 @@ pub(crate) fn run(conn: Connection<TcpStream>, ctx: &Context) {
             };
             serve_connection(conn, ctx, &span);
         }
+        // At the shutdown deadline the socket was shut down under the handshake.
+        Err(e) if ctx.aborting.load(Ordering::SeqCst) => {
+            debug!("TLS handshake with {peer} ended by the shutdown: {e}");
+        }
         Err(e) => tls::log_failure(peer, &e),
     }
 }
