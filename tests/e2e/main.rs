@@ -6,3 +6,4 @@ mod extensions;
 mod scp;
 mod signals;
 mod storage_vs_dcmtk;
+mod tls;

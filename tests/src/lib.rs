@@ -13,12 +13,15 @@
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 //! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
 //! - [`throttle`]: a slow TCP proxy, to act while transfers are in flight.
+//! - [`pki`]: a throw-away TLS PKI (CA, server and client certificates, a CRL) made with the
+//!   `openssl` tool.
 
 pub mod clients;
 pub mod compare;
 pub mod corpus;
 pub mod objects;
 pub mod peers;
+pub mod pki;
 pub mod process;
 pub mod profiles;
 pub mod receiver;

@@ -36,16 +36,31 @@ pub struct ChildGuard {
 
 impl ChildGuard {
     /// Spawns `cmd` with stdout discarded and stderr captured.
-    pub fn spawn(mut cmd: Command) -> ChildGuard {
+    pub fn spawn(cmd: Command) -> ChildGuard {
+        ChildGuard::spawn_with_stdin(cmd, None)
+    }
+
+    /// Spawns `cmd` like [`spawn`](Self::spawn), writing `input` to its stdin (then closing
+    /// it) if given, else with no stdin at all.
+    pub fn spawn_with_stdin(mut cmd: Command, input: Option<&[u8]>) -> ChildGuard {
         let dir = tempfile::tempdir().expect("tempdir");
         let stderr_path = dir.path().join("stderr.log");
         let file = std::fs::File::create(&stderr_path).expect("create stderr log");
-        let child = cmd
-            .stdin(Stdio::null())
+        let mut child = cmd
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::null())
             .stderr(Stdio::from(file))
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            use std::io::Write;
+            // A child that exits early closes the pipe; its log says why.
+            let _ = stdin.write_all(input);
+        }
         ChildGuard {
             child: Some(child),
             stderr_path,

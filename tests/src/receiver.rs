@@ -140,16 +140,36 @@ impl Receiver {
     /// Starts the receiver with its default arguments, `args`, then `-od od` and a free port,
     /// and waits until it listens (see [`listen`](Receiver::listen)).
     pub fn start<S: AsRef<OsStr>>(&self, args: &[S], od: &Path) -> Result<Running, String> {
+        self.start_with_stdin(args, od, None)
+    }
+
+    /// [`start`](Self::start), with `input` written to the receiver's stdin (e.g. the private
+    /// key's password for `+ps`).
+    pub fn start_with_stdin<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        od: &Path,
+        input: Option<&[u8]>,
+    ) -> Result<Running, String> {
         std::fs::create_dir_all(od).map_err(|e| format!("create {}: {e}", od.display()))?;
         let mut all: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
         all.extend(["-od".into(), od.as_os_str().to_os_string()]);
-        self.listen(&all)
+        self.listen_with_stdin(&all, input)
     }
 
     /// Starts the receiver with its default arguments, `args` and a free port (the output
     /// directory is up to `args`), and waits until it listens. `TCP_NODELAY=1` is set so DCMTK's
     /// Nagle default does not distort timings.
     pub fn listen<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Running, String> {
+        self.listen_with_stdin(args, None)
+    }
+
+    /// [`listen`](Self::listen), with `input` written to the receiver's stdin.
+    pub fn listen_with_stdin<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        input: Option<&[u8]>,
+    ) -> Result<Running, String> {
         let shown: Vec<String> = args
             .iter()
             .map(|a| a.as_ref().to_string_lossy().into_owned())
@@ -161,7 +181,7 @@ impl Receiver {
                 .args(args)
                 .arg(port.to_string())
                 .env("TCP_NODELAY", "1");
-            let mut guard = ChildGuard::spawn(cmd);
+            let mut guard = ChildGuard::spawn_with_stdin(cmd, input);
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if is_listening(port) {

@@ -7,6 +7,8 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
+use crate::tls::TlsInfo;
+
 /// What access control sees of an association request.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +21,9 @@ pub struct AccessRequest<'a> {
     pub our_ae_title: &'a str,
     /// The requestor's address.
     pub peer_addr: SocketAddr,
+    /// What TLS negotiated on this connection, including the client certificate's subject;
+    /// `None` on plain TCP.
+    pub tls: Option<&'a TlsInfo>,
 }
 
 impl<'a> AccessRequest<'a> {
@@ -34,7 +39,15 @@ impl<'a> AccessRequest<'a> {
             called_ae_title,
             our_ae_title,
             peer_addr,
+            tls: None,
         }
+    }
+
+    /// The same request, arriving over TLS with `tls` negotiated (or over plain TCP with
+    /// `None`).
+    pub fn with_tls(mut self, tls: Option<&'a TlsInfo>) -> Self {
+        self.tls = tls;
+        self
     }
 }
 

@@ -4,7 +4,7 @@
 //! Everything here runs on the association's own thread and is generic over the byte stream
 //! ([`Transport`]), so that TLS can be added without touching it.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use crate::sink::{
     AcceptedPresentationContext, AssociationInfo, SinkFactory, StoreRequest, StoreSink,
 };
 use crate::status::StoreStatus;
+use crate::tls::{self, TlsInfo};
 use crate::wire::{
     self, A_ABORT, A_RELEASE_RP, MAX_ASSOCIATE_RQ_LENGTH, PduReader, ReadDeadline, ReadError,
     Transport, pdu_type,
@@ -56,10 +57,13 @@ pub(crate) struct Connection<S> {
     /// The association limit was reached when this connection was accepted: read its request
     /// and reject it.
     pub(crate) over_limit: bool,
+    /// What the TLS handshake negotiated (`None` on plain TCP).
+    pub(crate) tls: Option<TlsInfo>,
 }
 
-/// Serves one connection to the end.
-pub(crate) fn run<S: Transport>(mut conn: Connection<S>, ctx: &Context) {
+/// Serves one accepted TCP connection to the end: with TLS configured, the handshake first
+/// (bounded by the ACSE timeout; a failure ends only this connection).
+pub(crate) fn run(conn: Connection<TcpStream>, ctx: &Context) {
     let span = info_span!(
         "association",
         peer = %conn.peer,
@@ -68,13 +72,49 @@ pub(crate) fn run<S: Transport>(mut conn: Connection<S>, ctx: &Context) {
     );
     let _entered = span.enter();
     let options = &ctx.options;
-    wire::configure_socket(conn.stream.socket(), WRITE_TIMEOUT, options.tcp_quickack);
+    wire::configure_socket(&conn.stream, WRITE_TIMEOUT, options.tcp_quickack);
+    let Some(config) = &options.tls else {
+        return serve_connection(conn, ctx, &span);
+    };
+    let Connection {
+        stream,
+        id,
+        peer,
+        local,
+        over_limit,
+        ..
+    } = conn;
+    match tls::accept(stream, Arc::clone(config), options.acse_timeout) {
+        Ok(stream) => {
+            let info = tls::info(&stream.conn);
+            tls::log_details(&info);
+            let conn = Connection {
+                stream,
+                id,
+                peer,
+                local,
+                over_limit,
+                tls: Some(info),
+            };
+            serve_connection(conn, ctx, &span);
+        }
+        // At the shutdown deadline the socket was shut down under the handshake.
+        Err(e) if ctx.aborting.load(Ordering::SeqCst) => {
+            debug!("TLS handshake with {peer} ended by the shutdown: {e}");
+        }
+        Err(e) => tls::log_failure(peer, &e),
+    }
+}
+
+/// Serves an association on an established transport.
+fn serve_connection<S: Transport>(mut conn: Connection<S>, ctx: &Context, span: &Span) {
+    let options = &ctx.options;
     let mut reader = PduReader::new(options.max_pdu, options.tcp_quickack);
 
     let Some(rq) = receive_request(&mut conn, &mut reader, ctx) else {
         return;
     };
-    let Some(established) = establish(&mut conn, &rq, ctx, &span) else {
+    let Some(established) = establish(&mut conn, &rq, ctx, span) else {
         close_after(&mut conn.stream, options.acse_timeout);
         return;
     };
@@ -96,7 +136,7 @@ fn receive_request<S: Transport>(
         }
         Err(ReadError::TimedOut) => {
             error!("Could not receive association request: DUL network read timeout");
-            wire::shutdown(conn.stream.socket());
+            conn.stream.close();
             return None;
         }
         Err(ReadError::Io { source }) => {
@@ -116,7 +156,7 @@ fn receive_request<S: Transport>(
         }
         other => {
             error!("Could not receive association request: Unrecognized PDU type: {other:2}");
-            wire::shutdown(conn.stream.socket());
+            conn.stream.close();
             return None;
         }
     }
@@ -139,7 +179,7 @@ fn receive_request<S: Transport>(
         Ok(body) => pdu.extend_from_slice(body),
         Err(ReadError::TimedOut) => {
             error!("Could not receive association request: DUL network read timeout");
-            wire::shutdown(conn.stream.socket());
+            conn.stream.close();
             return None;
         }
         Err(e) => {
@@ -243,7 +283,8 @@ fn establish<S: Transport>(
         &rq.called_ae_title,
         &options.ae_title,
         conn.peer,
-    );
+    )
+    .with_tls(conn.tls.as_ref());
     if let Err(denied) = options.access_control.check(&access) {
         warn!("Refusing Association ({})", denied.text());
         reject(conn, 1, 1, denied.reason());
@@ -313,6 +354,7 @@ fn establish<S: Transport>(
                 transfer_syntax: c.transfer_syntax.clone(),
             })
             .collect(),
+        tls: conn.tls.take(),
     };
     Some(Established {
         info: Arc::new(info),
@@ -432,7 +474,7 @@ fn abort<S: Transport>(conn: &mut Connection<S>, ctx: &Context) {
     if wire::send(&mut conn.stream, &A_ABORT).is_ok() {
         close_after(&mut conn.stream, ctx.options.acse_timeout);
     } else {
-        wire::shutdown(conn.stream.socket());
+        conn.stream.close();
     }
 }
 
@@ -453,7 +495,7 @@ fn close_after<S: Transport>(stream: &mut S, timeout: Duration) {
             Err(_) => break,
         }
     }
-    wire::shutdown(stream.socket());
+    stream.close();
 }
 
 /// How the DIMSE phase ended.
@@ -668,18 +710,18 @@ fn serve<S: Transport>(
             if sent {
                 close_after(&mut conn.stream, options.acse_timeout);
             } else {
-                wire::shutdown(conn.stream.socket());
+                conn.stream.close();
             }
         }
         End::Shutdown => {
             warn!("aborting the association: the server is shutting down");
             let _ = wire::send(&mut conn.stream, &A_ABORT);
             summary();
-            wire::shutdown(conn.stream.socket());
+            conn.stream.close();
         }
         End::PeerAborted | End::WriteFailed => {
             summary();
-            wire::shutdown(conn.stream.socket());
+            conn.stream.close();
         }
     }
 }

@@ -100,6 +100,13 @@
 //! - **Timeouts**: ACSE (waiting for the request, and for the peer to close after our
 //!   RJ/RP/A-ABORT) and an optional DIMSE timeout. `TCP_NODELAY` on; `TCP_QUICKACK` re-armed
 //!   around reads on Linux so that Nagle-enabled senders (DCMTK by default) do not stall.
+//! - **TLS** ([`AcceptorOptions::tls`], DICOM PS3.15 Annex B) on rustls with a
+//!   [`rustls::ServerConfig`] of yours: the handshake runs on the association's thread within
+//!   the ACSE timeout, a failed one (plain-TCP client, missing or untrusted client
+//!   certificate) ends only that connection with DCMTK's log line
+//!   `Could not receive association request: TLS error: <reason>`, and the negotiated
+//!   protocol, cipher suite and client certificate reach access controls and sinks as
+//!   [`TlsInfo`]. No OpenSSL.
 //! - **Access control hook** ([`AccessControl`], [`AeTitleAllowList`]) answering with
 //!   A-ASSOCIATE-RJ reasons 3 or 7; by default nothing is checked, as in DCMTK.
 //!
@@ -139,6 +146,7 @@ mod options;
 mod server;
 mod sink;
 mod status;
+mod tls;
 mod wire;
 
 pub use access::{AcceptAny, AccessControl, AccessDenied, AccessRequest, AeTitleAllowList};
@@ -152,3 +160,7 @@ pub use sink::{
     AcceptedPresentationContext, AssociationInfo, SinkFactory, StoreRequest, StoreSink,
 };
 pub use status::StoreStatus;
+pub use tls::TlsInfo;
+
+/// The rustls this crate is built with, for [`AcceptorOptions::tls`]'s configuration.
+pub use rustls;

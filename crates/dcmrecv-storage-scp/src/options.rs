@@ -121,6 +121,7 @@ pub struct AcceptorOptions {
     pub(crate) tcp_quickack: bool,
     pub(crate) access_control: Arc<dyn AccessControl>,
     pub(crate) uid_names: Option<UidNames>,
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl fmt::Debug for AcceptorOptions {
@@ -140,6 +141,7 @@ impl fmt::Debug for AcceptorOptions {
             .field("host_lookup", &self.host_lookup)
             .field("verbose_pc", &self.verbose_pc)
             .field("tcp_quickack", &self.tcp_quickack)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +172,7 @@ impl AcceptorOptions {
             tcp_quickack: true,
             access_control: Arc::new(AcceptAny),
             uid_names: Some(dcmrecv_asconfig::name_for_uid),
+            tls: None,
         }
     }
 
@@ -260,6 +263,23 @@ impl AcceptorOptions {
     /// the default is DCMTK's table, [`dcmrecv_asconfig::name_for_uid`].
     pub fn uid_names(mut self, names: UidNames) -> Self {
         self.uid_names = Some(names);
+        self
+    }
+
+    /// Serves DICOM over TLS (PS3.15 Annex B) with this rustls configuration instead of plain
+    /// TCP.
+    ///
+    /// The configuration decides everything TLS: our certificate and key, the protocol versions
+    /// and cipher suites, and whether and how client certificates are verified (e.g.
+    /// [`rustls::server::WebPkiClientVerifier`] for DCMTK's default `--require-peer-cert`).
+    /// Each connection's handshake runs on the association's own thread and must complete
+    /// within the [ACSE timeout](Self::acse_timeout); a failed handshake (a plain-TCP client, a
+    /// missing or untrusted client certificate, no common cipher suite) is logged as
+    /// `Could not receive association request: TLS error: <reason> (...)` and ends only that
+    /// connection. What was negotiated, with the client certificate's subject, reaches access
+    /// controls and sinks as [`TlsInfo`](crate::TlsInfo).
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
         self
     }
 

@@ -238,6 +238,7 @@ impl Acceptor {
                         id,
                         peer,
                         over_limit,
+                        tls: None,
                     };
                     // A panicking sink must not take the server down; the guard frees the slot.
                     if catch_unwind(AssertUnwindSafe(|| association::run(conn, &ctx))).is_err() {

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::status::StoreStatus;
+use crate::tls::TlsInfo;
 
 /// An accepted presentation context of an association.
 #[non_exhaustive]
@@ -60,6 +61,8 @@ pub struct AssociationInfo {
     pub max_pdu: u32,
     /// The accepted presentation contexts, in request order.
     pub presentation_contexts: Vec<AcceptedPresentationContext>,
+    /// What TLS negotiated, including the client's certificate subject; `None` on plain TCP.
+    pub tls: Option<TlsInfo>,
 }
 
 impl AssociationInfo {
@@ -81,6 +84,7 @@ impl AssociationInfo {
             peer_max_pdu: 0,
             max_pdu: crate::options::DEFAULT_MAX_PDU,
             presentation_contexts: Vec::new(),
+            tls: None,
         }
     }
 }

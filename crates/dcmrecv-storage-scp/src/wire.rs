@@ -13,11 +13,18 @@ use std::time::{Duration, Instant};
 
 use snafu::Snafu;
 
-/// A byte stream an association runs on: plain TCP today, TLS later (issue 8). The association
-/// code only needs `Read + Write`; the socket is used for options, timeouts and shutdown.
+/// A byte stream an association runs on: plain TCP, or TLS over TCP ([`crate::tls`]). The
+/// association code only needs `Read + Write`; the socket is used for options, timeouts and
+/// shutdown.
 pub(crate) trait Transport: Read + Write + Send + 'static {
     /// The underlying TCP socket.
     fn socket(&self) -> &TcpStream;
+
+    /// Ends the connection: TLS sends its close_notify alert first (best effort); then the TCP
+    /// connection is shut down in both directions, ignoring errors (it may be gone already).
+    fn close(&mut self) {
+        shutdown(self.socket());
+    }
 }
 
 impl Transport for TcpStream {

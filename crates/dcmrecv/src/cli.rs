@@ -18,7 +18,7 @@ use std::ffi::OsString;
 
 use snafu::Snafu;
 
-pub(crate) use help::{HEADER, error_text, help_text, version_text};
+pub(crate) use help::{HEADER, cipher_list_text, error_text, help_text, version_text};
 pub(crate) use lowargs::{LowArgs, Occurrence};
 pub(crate) use options::Opt;
 
@@ -55,9 +55,6 @@ pub(crate) enum Error {
     /// More than one parameter.
     #[snafu(display("Too many parameters"))]
     TooManyParameters,
-    /// `+cc`/`--list-ciphers`: there is no TLS yet, so no cipher list.
-    #[snafu(display("TLS is not available yet in dcmrecv-rs"))]
-    ListCiphers,
     /// clap refused the lexer's token stream; this indicates a bug in the lexer or the table.
     #[snafu(display("{message}"))]
     ClapRejected {
@@ -75,6 +72,8 @@ pub(crate) enum Parsed {
     Help,
     /// `--version`: print the version text to stdout and exit 0.
     Version,
+    /// `+cc`/`--list-ciphers`: print the supported TLS cipher suites to stdout and exit 0.
+    ListCiphers,
     /// Run with these arguments (still to be validated).
     Run(LowArgs),
 }
@@ -103,7 +102,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, 
         return Ok(Parsed::Version);
     }
     if low.has(Opt::ListCiphers) {
-        return Err(Error::ListCiphers);
+        return Ok(Parsed::ListCiphers);
     }
     match low.params.len() {
         0 => Err(Error::MissingParameter),
@@ -177,10 +176,9 @@ mod tests {
             parsed(&["-h", "-od"]),
             Err("Missing value for option --output-directory".into())
         );
-        assert_eq!(
-            parsed(&["+cc"]),
-            Err("TLS is not available yet in dcmrecv-rs".into())
-        );
+        assert_eq!(parsed(&["+cc"]), Ok("ListCiphers".into()));
+        assert_eq!(parsed(&["+cc", "1", "2"]), Ok("ListCiphers".into()));
+        assert_eq!(parsed(&["+cc", "--version"]), Ok("Version".into()));
         assert_eq!(parsed(&["+cc", "-h"]), Ok("Help".into()));
         assert_eq!(parsed(&["104"]), Ok("run".into()));
     }

@@ -20,7 +20,9 @@ use crate::cli::number::{self, Refusal};
 use crate::cli::{LowArgs, Occurrence, Opt};
 use crate::logging::LogSettings;
 
-pub(crate) use tls::TlsSettings;
+pub(crate) use tls::{
+    CrlMode, KeyFormat, KeyPassword, PeerCertificate, TlsIdentity, TlsProfile, TlsSettings,
+};
 
 /// A semantic command-line error (exit code 1). Not printed under `-q`, as in DCMTK.
 ///
@@ -89,9 +91,14 @@ pub(crate) enum Error {
     /// `+cs` with `+pz`.
     #[snafu(display("--cipher not allowed with --profile-bcp195-ex"))]
     CipherWithBcp195Extended,
-    /// `+tls`: TLS is a later issue.
-    #[snafu(display("TLS is not available yet in dcmrecv-rs"))]
-    TlsUnavailable,
+    /// A TLS option that rustls cannot honour (not in DCMTK: it accepts them).
+    #[snafu(display("{option} is not supported by dcmrecv-rs ({reason})"))]
+    UnsupportedTlsOption {
+        /// The option's long spelling.
+        option: &'static str,
+        /// Why rustls cannot do it.
+        reason: &'static str,
+    },
 }
 
 fn in_parentheses(value: &str) -> String {
@@ -207,7 +214,7 @@ pub(crate) struct Config {
     pub(crate) storage_mode: StorageMode,
     /// `+fs`/`-fs` (not in DCMTK): fsync each file (and its directory) before success.
     pub(crate) fsync: bool,
-    /// The TLS options (TLS itself is refused for now).
+    /// The TLS options.
     pub(crate) tls: TlsSettings,
     /// `--max-associations` (not in DCMTK; default 64).
     pub(crate) max_associations: usize,
@@ -317,10 +324,6 @@ impl Config {
             None => Duration::from_secs(10),
         };
         let fsync = winner(args, &[Opt::Fsync, Opt::NoFsync]).is_some_and(|o| o.opt == Opt::Fsync);
-
-        if tls.identity.is_some() {
-            return Err(Error::TlsUnavailable);
-        }
 
         Ok(Config {
             port,

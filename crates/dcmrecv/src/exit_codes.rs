@@ -26,8 +26,7 @@ pub(crate) enum Phase {
     LoadProfile,
     /// The output directory is missing, not a directory or not writable.
     OutputDirectory,
-    /// The TLS transport layer could not be created.
-    #[allow(dead_code, reason = "produced once TLS lands")]
+    /// The TLS transport layer could not be created (key or certificate not loadable...).
     TransportLayer,
     /// Binding or listening on the port failed.
     Listen,

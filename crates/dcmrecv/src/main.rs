@@ -12,6 +12,7 @@ mod logging;
 mod profile;
 mod run;
 mod sink;
+mod tls_layer;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let args = match cli::parse(std::env::args_os()) {
         Ok(Parsed::Usage | Parsed::Help) => return print_stdout(&cli::help_text()),
         Ok(Parsed::Version) => return print_stdout(&cli::version_text()),
+        Ok(Parsed::ListCiphers) => return print_stdout(&cli::cipher_list_text()),
         Ok(Parsed::Run(args)) => args,
         Err(e) => return fail(&e),
     };

@@ -1,6 +1,6 @@
 //! Start-up after the command line (spec §1.4 steps 5–11): load the profile, check the output
-//! directory, listen, and serve until SIGINT or SIGTERM; each failing step has DCMTK's exit code
-//! and log lines.
+//! directory, create the TLS transport layer (`+tls`), listen, and serve until SIGINT or
+//! SIGTERM; each failing step has DCMTK's exit code and log lines.
 
 use std::net::SocketAddr;
 use std::thread;
@@ -24,6 +24,7 @@ use crate::exit_codes::Phase;
 use crate::logging::fatal;
 use crate::profile;
 use crate::sink::PolicySinks;
+use crate::tls_layer;
 
 /// Runs the receiver; returns when a signal stopped it (success) or a start-up step failed.
 pub(crate) fn run(config: &Config) -> Result<(), Phase> {
@@ -70,6 +71,17 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
     }
 
     info!("starting service class provider and listening ...");
+    let tls = match &config.tls.identity {
+        Some(identity) => Some(
+            tls_layer::server_config(&config.tls, identity, &mut tls_layer::prompt_password)
+                .map_err(|e| {
+                    error!("{}", tls_layer::one_line(&e));
+                    fatal!("{}", e.dcmtk_message());
+                    Phase::TransportLayer
+                })?,
+        ),
+        None => None,
+    };
     let mut options = AcceptorOptions::new()
         .profile(profile)
         .max_pdu(config.max_pdu)
@@ -82,6 +94,9 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
         )
         .host_lookup(config.host_lookup)
         .verbose_pc(config.verbose_pc);
+    if let Some(tls) = tls {
+        options = options.tls(tls);
+    }
     if let AeTitle::Fixed(title) = &config.ae_title {
         options = options.ae_title(title.as_str());
     }

@@ -104,6 +104,7 @@ fn r30_c_store_streams_to_the_sink_and_the_response_has_dcmtks_layout() {
                 presentation_context_id: 3,
                 message_id: 11,
                 calling_ae_title: "R30".into(),
+                tls_subject: None,
             },
             SinkEvent::Finished {
                 sop_instance_uid: "1.2.3.4.5".into(),

@@ -145,7 +145,7 @@ fn shutdown_aborts_a_transfer_in_flight_after_the_grace_period() {
     );
     assert_logged("SHUTDOWN1", "end=\"shut down\"");
     // The listener is gone.
-    assert!(TcpStream::connect(c.stream.peer_addr().unwrap()).is_err());
+    assert!(TcpStream::connect(c.stream.tcp().peer_addr().unwrap()).is_err());
 }
 
 #[test]

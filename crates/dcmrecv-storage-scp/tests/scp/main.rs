@@ -11,3 +11,4 @@ mod dimse;
 mod lifecycle;
 mod negotiation;
 mod support;
+mod tls;

@@ -99,6 +99,8 @@ pub(crate) enum SinkEvent {
         presentation_context_id: u8,
         message_id: u16,
         calling_ae_title: String,
+        /// The client certificate's subject (TLS associations only).
+        tls_subject: Option<String>,
     },
     Finished {
         sop_instance_uid: String,
@@ -195,6 +197,11 @@ impl Server {
                 presentation_context_id: r.presentation_context_id,
                 message_id: r.message_id,
                 calling_ae_title: r.association.calling_ae_title.clone(),
+                tls_subject: r
+                    .association
+                    .tls
+                    .as_ref()
+                    .and_then(|t| t.peer_subject.clone()),
             });
             if let Some(status) = &behaviour.refuse {
                 return Err(status.clone());
@@ -325,8 +332,25 @@ pub(crate) const COMMAND_MORE: u8 = 0x01;
 pub(crate) const DATA_LAST: u8 = 0x02;
 pub(crate) const DATA_MORE: u8 = 0x00;
 
+/// The byte stream a [`Client`] speaks over: plain TCP or TLS over TCP.
+pub(crate) trait Duplex: Read + Write + Send {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Duplex for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Duplex for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
 pub(crate) struct Client {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Box<dyn Duplex>,
 }
 
 impl Client {
@@ -335,11 +359,26 @@ impl Client {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        Client { stream }
+        Client {
+            stream: Box::new(stream),
+        }
+    }
+
+    /// Connects with TLS; the handshake completes on the first read or write.
+    pub(crate) fn connect_tls(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(config, name).expect("TLS client");
+        Client {
+            stream: Box::new(rustls::StreamOwned::new(conn, stream)),
+        }
     }
 
     pub(crate) fn local_port(&self) -> u16 {
-        self.stream.local_addr().unwrap().port()
+        self.stream.tcp().local_addr().unwrap().port()
     }
 
     pub(crate) fn send(&mut self, bytes: &[u8]) {

@@ -65,13 +65,28 @@ fn entry(indent: &str, spellings: &str, help: &[&str]) -> String {
     out
 }
 
-/// The `--version` text, to stdout.
-pub(crate) fn version_text() -> String {
+/// The start of the `--version` and `+cc` texts: header, title and platform, as DCMTK lays them
+/// out.
+fn about() -> String {
     format!(
-        "{HEADER}\n\n{TITLE}\n\nHost type: {}-{}\nTLS support: not available yet\n",
+        "{HEADER}\n\n{TITLE}\n\nHost type: {}-{}\nTLS support: {TLS_LIBRARY}\n",
         std::env::consts::ARCH,
         std::env::consts::OS
     )
+}
+
+/// The TLS implementation, for `--version` and `+cc`.
+const TLS_LIBRARY: &str = "rustls 0.23 with the ring crypto provider (no OpenSSL)";
+
+/// The `--version` text, to stdout.
+pub(crate) fn version_text() -> String {
+    about()
+}
+
+/// The `+cc`/`--list-ciphers` text, to stdout: DCMTK's layout, with the suites we can
+/// negotiate.
+pub(crate) fn cipher_list_text() -> String {
+    format!("{}\n{}", about(), crate::tls_layer::cipher_list_text())
 }
 
 /// A command-line error as DCMTK prints it on stderr: the header, then `error: <message>`.

@@ -1,12 +1,15 @@
 //! The TLS options, evaluated as DCMTK 3.6.7's `DcmTLSOptions::parseArguments` does.
 //!
-//! TLS itself is not available yet (`+tls` is refused after these checks), but the options are
-//! parsed with their meaning so that the TLS issue only has to use them. The order of the checks
-//! is DCMTK's (measured: it decides which error a command line with several TLS options shows):
-//! `-tls`/`+tls`; the password block; the key format block; `+dp`; `+rs`; `+ws`/`+wf`; the peer
-//! certificate block (`-rc`, `-ic`, `-vc`); the profile block (`+px`, `+py`, `+pz`, `+pa`, `+pn`);
-//! `+cf`; `+cd`; `+crl`; `+crv`; `+cra`; `+cs`. `+cf`, `+cd`, `+crl` and `+cs` accumulate; the
-//! blocks are rightmost-wins.
+//! The order of the checks is DCMTK's (measured: it decides which error a command line with
+//! several TLS options shows): `-tls`/`+tls`; the password block; the key format block; `+dp`;
+//! `+rs`; `+ws`/`+wf`; the peer certificate block (`-rc`, `-ic`, `-vc`); the profile block (`+px`,
+//! `+py`, `+pz`, `+pa`, `+pn`); `+cf`; `+cd`; `+crl`; `+crv`; `+cra`; `+cs`. `+cf`, `+cd`, `+crl`
+//! and `+cs` accumulate; the blocks are rightmost-wins.
+//!
+//! After DCMTK's checks come ours: the options rustls cannot honour (`+pa`, `+pn`, `+dp`, `+rs`;
+//! `+ws` and `+wf` need `+rs`) are refused with a message that says why, instead of being
+//! silently ignored. The files named by the options are read later, when the transport layer is
+//! created ([`crate::tls_layer`], exit code 71).
 
 use std::path::PathBuf;
 
@@ -22,8 +25,9 @@ pub(crate) struct TlsIdentity {
     pub(crate) certificate: PathBuf,
 }
 
-/// Where the private key's password comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Where the private key's password comes from. `Debug` does not show the password (the
+/// configuration is logged at DEBUG and printed by `--print-config`).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) enum KeyPassword {
     /// `+ps` (default): prompt on stdin.
     #[default]
@@ -32,6 +36,16 @@ pub(crate) enum KeyPassword {
     Given(String),
     /// `-pw`: the empty password.
     Empty,
+}
+
+impl std::fmt::Debug for KeyPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyPassword::Prompt => f.write_str("Prompt"),
+            KeyPassword::Given(_) => f.write_str("Given(<hidden>)"),
+            KeyPassword::Empty => f.write_str("Empty"),
+        }
+    }
 }
 
 /// The format of key and certificate files.
@@ -137,8 +151,15 @@ fn dcmtk_name(opt: Opt) -> &'static str {
     }
 }
 
-/// Evaluates the TLS options in DCMTK's order.
+/// Evaluates the TLS options in DCMTK's order, then refuses what rustls cannot do.
 pub(crate) fn from_args(args: &LowArgs) -> Result<TlsSettings, Error> {
+    let tls = dcmtk_checks(args)?;
+    unsupported(&tls)?;
+    Ok(tls)
+}
+
+/// Evaluates the TLS options as DCMTK does.
+fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
     let mut tls = TlsSettings::default();
     if let Some(o) = winner(args, &[Opt::DisableTls, Opt::EnableTls]) {
         if o.opt == Opt::EnableTls {
@@ -261,6 +282,41 @@ pub(crate) fn from_args(args: &LowArgs) -> Result<TlsSettings, Error> {
     Ok(tls)
 }
 
+/// Refuses what rustls cannot do (DCMTK accepts these options).
+fn unsupported(tls: &TlsSettings) -> Result<(), Error> {
+    let refuse = |option, reason| Err(Error::UnsupportedTlsOption { option, reason });
+    match tls.profile {
+        TlsProfile::Aes => {
+            return refuse(
+                "--profile-aes",
+                "rustls implements neither TLS_RSA_WITH_AES_128_CBC_SHA nor TLS 1.0/1.1; \
+                 use --profile-bcp195-nd",
+            );
+        }
+        TlsProfile::Null => {
+            return refuse(
+                "--profile-null",
+                "rustls has no unencrypted cipher suites; use --profile-bcp195-nd",
+            );
+        }
+        _ => {}
+    }
+    if tls.dh_parameters.is_some() {
+        return refuse(
+            "--dhparam",
+            "rustls has no finite-field Diffie-Hellman key exchange; its ECDHE suites need no \
+             parameters",
+        );
+    }
+    if tls.seed.is_some() {
+        return refuse(
+            "--seed",
+            "rustls takes its randomness from the operating system and has no seed file",
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsString;
@@ -268,14 +324,69 @@ mod tests {
     use super::*;
     use crate::cli::{Parsed, parse};
 
-    fn tls(args: &[&str]) -> Result<TlsSettings, String> {
+    fn low(args: &[&str]) -> LowArgs {
         let mut all = vec![OsString::from("dcmrecv")];
         all.extend(args.iter().map(OsString::from));
         all.push(OsString::from("104"));
         match parse(all) {
-            Ok(Parsed::Run(low)) => from_args(&low).map_err(|e| e.to_string()),
+            Ok(Parsed::Run(low)) => low,
             other => panic!("{args:?}: {other:?}"),
         }
+    }
+
+    /// DCMTK's evaluation only.
+    fn tls(args: &[&str]) -> Result<TlsSettings, String> {
+        dcmtk_checks(&low(args)).map_err(|e| e.to_string())
+    }
+
+    /// DCMTK's evaluation, then ours.
+    fn ours(args: &[&str]) -> Result<TlsSettings, String> {
+        from_args(&low(args)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn what_rustls_cannot_do_is_refused_after_dcmtks_checks() {
+        for (args, message) in [
+            (
+                &["+tls", "k", "c", "+pa"][..],
+                "--profile-aes is not supported by dcmrecv-rs (rustls implements neither \
+                 TLS_RSA_WITH_AES_128_CBC_SHA nor TLS 1.0/1.1; use --profile-bcp195-nd)",
+            ),
+            (
+                &["+tls", "k", "c", "+pn"],
+                "--profile-null is not supported by dcmrecv-rs (rustls has no unencrypted \
+                 cipher suites; use --profile-bcp195-nd)",
+            ),
+            (
+                &["+tls", "k", "c", "+dp", "dh.pem"],
+                "--dhparam is not supported by dcmrecv-rs (rustls has no finite-field \
+                 Diffie-Hellman key exchange; its ECDHE suites need no parameters)",
+            ),
+            (
+                &["+tls", "k", "c", "+rs", "seed", "+ws"],
+                "--seed is not supported by dcmrecv-rs (rustls takes its randomness from the \
+                 operating system and has no seed file)",
+            ),
+        ] {
+            assert_eq!(ours(args).unwrap_err(), message, "{args:?}");
+        }
+        // DCMTK's own errors come first.
+        assert_eq!(
+            ours(&["+pn"]).unwrap_err(),
+            "--profile-null only allowed with --enable-tls"
+        );
+        assert_eq!(
+            ours(&["+tls", "k", "c", "+ws", "+dp", "x"]).unwrap_err(),
+            "--write-seed only allowed with --seed"
+        );
+        // The rest is accepted, the rightmost profile winning.
+        let t = ours(&[
+            "+tls", "k", "c", "+pa", "+px", "+crl", "r", "+cra", "-ic", "+cs", "x",
+        ])
+        .unwrap();
+        assert_eq!(t.profile, TlsProfile::Bcp195);
+        assert_eq!(t.crl_mode, CrlMode::All);
+        assert_eq!(t.peer_certificate, PeerCertificate::Ignore);
     }
 
     /// The first check DCMTK fails when TLS is off, for each option, found by removing the
@@ -357,6 +468,7 @@ mod tests {
             })
         );
         assert_eq!(t.key_password, KeyPassword::Given("secret".into()));
+        assert_eq!(format!("{:?}", t.key_password), "Given(<hidden>)");
         assert_eq!(t.key_format, KeyFormat::Der);
         assert_eq!(
             t.certificate_files,

@@ -106,12 +106,6 @@ fn dependencies_and_conflicts() {
         &["+tls", "k", "c", "+pz", "+cs", "x", "11112"],
         "--cipher not allowed with --profile-bcp195-ex",
     );
-    // TLS is a later issue.
-    assert_error(
-        &["+tls", "key.pem", "cert.pem", "11112"],
-        "TLS is not available yet in dcmrecv-rs",
-    );
-    assert_error(&["+cc"], "TLS is not available yet in dcmrecv-rs");
 }
 
 /// DCMTK's order decides which of several problems is reported.

@@ -3,11 +3,17 @@
 //! run that gets past the command line is given [`MISSING`] as output directory, so start-up
 //! stops there (exit 45) before binding a port.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test support code: a failed unwrap is a failed test"
+)]
+
 mod command_file;
 mod errors;
 mod log_config;
 mod logging;
 mod rightmost;
+mod tls;
 mod usage;
 
 use std::path::{Path, PathBuf};
@@ -51,15 +57,28 @@ pub fn dcmrecv(args: &[&str]) -> Run {
 
 /// Runs `dcmrecv args...` in `dir`, without `RUST_LOG`.
 pub fn dcmrecv_in(dir: &Path, args: &[&str]) -> Run {
+    dcmrecv_with_stdin(dir, args, None)
+}
+
+/// Runs `dcmrecv args...` in `dir`, without `RUST_LOG`, with `input` on stdin (else none).
+pub fn dcmrecv_with_stdin(dir: &Path, args: &[&str], input: Option<&str>) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dcmrecv"))
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run dcmrecv");
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        use std::io::Write;
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+    }
     // A run that got past start-up would serve forever: stop it by its PID and fail.
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().expect("wait for dcmrecv").is_none() {
