@@ -1,3 +1,8 @@
 //! End-to-end tests with real DCMTK and pynetdicom peers, one module per scenario.
 
+mod faults;
+mod limits;
+mod load;
+mod malformed;
 mod scp;
+mod support;

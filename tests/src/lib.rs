@@ -7,13 +7,20 @@
 //! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
 //! - [`receiver`]: our built `dcmrecv` and the real one, started side by side.
+//! - [`disk`]: what a receiver left in its output directory; small tmpfs mounts to fill up or
+//!   make read-only.
 //! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
+//! - [`load`]: many `storescu` processes at once against one receiver, every data set checked.
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 //! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
+//! - [`raw`]: a raw-PDU client, for well-formed and malformed traffic byte by byte.
 
 pub mod corpus;
+pub mod disk;
+pub mod load;
 pub mod objects;
 pub mod peers;
 pub mod process;
 pub mod profiles;
+pub mod raw;
 pub mod receiver;

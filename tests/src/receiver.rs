@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::peers::{dcmtk, workspace_root};
+use crate::peers::{dcmtk, dcmtk_command, workspace_root};
 use crate::process::{ChildGuard, free_port};
 
 /// Which receiver to start.
@@ -67,7 +67,39 @@ pub fn ours_binary() -> PathBuf {
         .clone()
 }
 
+impl Running {
+    /// Sends one C-ECHO with DCMTK's `echoscu` (which gives up after `timeout`) and returns how
+    /// long it took, or `None` if it did not succeed in time: is the receiver serving others?
+    pub fn echo(&self, timeout: Duration) -> Option<Duration> {
+        let secs = timeout.as_secs().max(1).to_string();
+        let mut cmd = dcmtk_command("echoscu");
+        cmd.args(["-to", &secs, "-ta", &secs, "-td", &secs, "127.0.0.1"])
+            .arg(self.port.to_string());
+        let start = Instant::now();
+        let mut echo = ChildGuard::spawn(cmd);
+        let status = echo.wait_timeout(timeout + Duration::from_secs(2))?;
+        status.success().then(|| start.elapsed())
+    }
+}
+
 impl Receiver {
+    /// Whether this is our `dcmrecv` (not the real one).
+    pub fn is_ours(&self) -> bool {
+        self.name == "ours"
+    }
+
+    /// Starts the receiver as [`start`](Self::start) does, panicking on failure; ours listens on
+    /// 127.0.0.1 only (`-ba 127.0.0.1`; the real dcmrecv cannot be restricted).
+    #[track_caller]
+    pub fn start_local(&self, args: &[&str], od: &Path) -> Running {
+        let mut all: Vec<String> = Vec::new();
+        if self.is_ours() {
+            all.extend(["-ba".to_string(), "127.0.0.1".to_string()]);
+        }
+        all.extend(args.iter().map(|a| a.to_string()));
+        self.start(&all, od).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Our `dcmrecv` (see [`ours_binary`]).
     pub fn ours() -> Receiver {
         Receiver {
