@@ -10,6 +10,8 @@
 //! - [`disk`]: what a receiver left in its output directory; small tmpfs mounts to fill up or
 //!   make read-only.
 //! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
+//! - [`fuzz`]: a mutation fuzzer on stable Rust and its four targets (asconfig, DIMSE commands,
+//!   the data set scanner, the acceptor fed raw PDU streams).
 //! - [`load`]: many `storescu` processes at once against one receiver, every data set checked.
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 //! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
@@ -17,6 +19,7 @@
 
 pub mod corpus;
 pub mod disk;
+pub mod fuzz;
 pub mod load;
 pub mod objects;
 pub mod peers;
