@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use dcmrecv_e2e::disk::{Tmpfs, files_under, final_files, is_our_temporary};
 use dcmrecv_e2e::objects::dataset_of_file;
 use dcmrecv_e2e::raw::{COMMAND_LAST, CT, Client, c_store_rq, p_data, pdv};
-use dcmrecv_e2e::receiver::Receiver;
+use dcmrecv_e2e::receiver::{Receiver, Running};
 
 use crate::support::{
     PC_CT, PC_ECHO, associate, ct, observe, receivers, start, try_associate, wait_for_files,
@@ -59,20 +59,39 @@ fn wait_until_in_flight(receiver: &Receiver, od: &Path, bit_preserving: bool) {
     );
 }
 
+/// Starts `receiver` in normal or bit-preserving mode on a fresh output directory. Returns the
+/// scenario's name for the report (marked ` (+B)` in bit-preserving mode), the options beyond the
+/// profile (to start it again), the output directory, the receiver, and the directory to keep.
+fn setup(
+    receiver: &Receiver,
+    scenario: &str,
+    bit_preserving: bool,
+) -> (
+    String,
+    &'static [&'static str],
+    PathBuf,
+    Running,
+    tempfile::TempDir,
+) {
+    let extra: &'static [&'static str] = if bit_preserving { &["+B"] } else { &[] };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let od = dir.path().join("out");
+    let running = start(receiver, extra, &od);
+    let marked = format!("{scenario}{}", if bit_preserving { " (+B)" } else { "" });
+    (marked, extra, od, running, dir)
+}
+
 #[test]
 fn a_peer_abort_or_reset_mid_object_leaves_nothing_and_the_receiver_goes_on() {
     for receiver in receivers() {
         for bit_preserving in [false, true] {
             for reset in [false, true] {
-                let scenario = format!(
-                    "peer {} mid-object{}",
-                    if reset { "TCP reset" } else { "A-ABORT" },
-                    if bit_preserving { " (+B)" } else { "" }
+                let what = if reset { "TCP reset" } else { "A-ABORT" };
+                let (scenario, _, od, running, _dir) = setup(
+                    &receiver,
+                    &format!("peer {what} mid-object"),
+                    bit_preserving,
                 );
-                let dir = tempfile::tempdir().expect("tempdir");
-                let od = dir.path().join("out");
-                let extra: &[&str] = if bit_preserving { &["+B"] } else { &[] };
-                let running = start(&receiver, extra, &od);
                 let uid = "1.2.826.0.1.3680043.10.1145.31.1";
                 let (_, data) = ct(uid, 256);
                 let mut client = associate(running.port, "FAULTS");
@@ -124,14 +143,11 @@ fn store_one(port: u16, uid: &str, data: &[u8]) -> Option<u16> {
 fn kill_9_mid_object_leaves_no_incomplete_final_file_and_a_restart_sweeps_the_temporary() {
     for receiver in receivers() {
         for bit_preserving in [false, true] {
-            let scenario = format!(
-                "kill -9 of the receiver mid-object, then restart{}",
-                if bit_preserving { " (+B)" } else { "" }
+            let (scenario, extra, od, mut running, _dir) = setup(
+                &receiver,
+                "kill -9 of the receiver mid-object, then restart",
+                bit_preserving,
             );
-            let dir = tempfile::tempdir().expect("tempdir");
-            let od = dir.path().join("out");
-            let extra: &[&str] = if bit_preserving { &["+B"] } else { &[] };
-            let mut running = start(&receiver, extra, &od);
             let uid = "1.2.826.0.1.3680043.10.1145.32.1";
             let (_, data) = ct(uid, 256);
             let mut client = associate(running.port, "FAULTS");
@@ -472,14 +488,11 @@ fn a_vanished_or_read_only_output_directory_gives_a700_and_no_crash() {
 fn the_same_instance_from_two_associations_at_once_gives_one_complete_file() {
     for receiver in receivers() {
         for bit_preserving in [false, true] {
-            let scenario = format!(
-                "the same SOP instance sent by two associations at once{}",
-                if bit_preserving { " (+B)" } else { "" }
+            let (scenario, _, od, running, _dir) = setup(
+                &receiver,
+                "the same SOP instance sent by two associations at once",
+                bit_preserving,
             );
-            let dir = tempfile::tempdir().expect("tempdir");
-            let od = dir.path().join("out");
-            let extra: &[&str] = if bit_preserving { &["+B"] } else { &[] };
-            let running = start(&receiver, extra, &od);
             for round in 1..=3 {
                 let uid = format!("1.2.826.0.1.3680043.10.1145.37.{round}");
                 // Two different data sets under one SOP Instance UID.

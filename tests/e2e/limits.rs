@@ -10,47 +10,45 @@ use dicom_ul::pdu::{
     AssociationRJResult, AssociationRJServiceProviderPresentationReason, AssociationRJSource, Pdu,
 };
 
-use crate::support::{PC_CT, associate, observe, receivers, start, storage_rq, try_associate};
+use crate::support::{
+    BadPeer, PC_CT, PEAK_RSS_BOUND, Provoked, associate, observe, provoke, receivers, start,
+    storage_rq, try_associate,
+};
 
-/// A generous bound for our receiver's peak RSS.
-const PEAK_RSS_BOUND: u64 = 64 * 1024 * 1024;
-
-/// A peer that stalls.
-struct Stall {
-    name: &'static str,
-    established: bool,
-    act: fn(&mut Client),
-    /// Whether the real dcmrecv cuts it at its timeout.
-    dcmtk_cuts: bool,
-}
-
-const STALLS: &[Stall] = &[
-    Stall {
-        name: "a peer that connects and sends nothing (-ta 2)",
-        established: false,
-        act: |_| {},
-        dcmtk_cuts: true,
-    },
-    Stall {
-        name: "a peer that sends half an A-ASSOCIATE-RQ (-ta 2)",
-        established: false,
-        act: |c| {
-            let rq = encode(&Pdu::AssociationRQ(storage_rq("HALFRQ")));
-            c.send(&rq[..rq.len() / 2]);
+/// Peers that stall, and whether the real dcmrecv cuts each at its timeout.
+const STALLS: &[(BadPeer, bool)] = &[
+    (
+        BadPeer {
+            name: "a peer that connects and sends nothing (-ta 2)",
+            established: false,
+            act: |_| {},
+        },
+        true,
+    ),
+    (
+        BadPeer {
+            name: "a peer that sends half an A-ASSOCIATE-RQ (-ta 2)",
+            established: false,
+            act: |c| {
+                let rq = encode(&Pdu::AssociationRQ(storage_rq("HALFRQ")));
+                c.send(&rq[..rq.len() / 2]);
+            },
         },
         // It waits for the rest of the PDU without a timer, and serves no one meanwhile.
-        dcmtk_cuts: false,
-    },
-    Stall {
-        name: "a peer that sends half a P-DATA-TF PDU (-td 2)",
-        established: true,
-        act: |c| {
-            let full = p_data(&[pdv(PC_CT, 0x00, &[0u8; 1000])]);
-            c.send(&full[..500]);
+        false,
+    ),
+    (
+        BadPeer {
+            name: "a peer that sends half a P-DATA-TF PDU (-td 2)",
+            established: true,
+            act: |c| {
+                let full = p_data(&[pdv(PC_CT, 0x00, &[0u8; 1000])]);
+                c.send(&full[..500]);
+            },
         },
         // Its DIMSE timeout applies between PDUs, not inside one.
-        dcmtk_cuts: false,
-    },
+        false,
+    ),
 ];
 
 #[test]
@@ -62,15 +60,12 @@ fn silent_and_half_pdu_peers_are_cut_by_the_timeouts_without_blocking_others() {
             &["-ta", "2", "-td", "2"],
             &dir.path().join("out"),
         );
-        for stall in STALLS {
-            let mut client = if stall.established {
-                associate(running.port, "STALL")
-            } else {
-                Client::local(running.port)
-            };
-            (stall.act)(&mut client);
-            let echo = running.echo(Duration::from_secs(3));
-            let (got, ended) = client.wait_for_end(Duration::from_secs(5));
+        for (stall, dcmtk_cuts) in STALLS {
+            let Provoked {
+                answer: got,
+                ended,
+                echo,
+            } = provoke(&running, stall, Duration::from_secs(3));
             observe(
                 stall.name,
                 &receiver,
@@ -98,7 +93,7 @@ fn silent_and_half_pdu_peers_are_cut_by_the_timeouts_without_blocking_others() {
                 let echo = echo.unwrap_or_else(|| panic!("{}: echo not served", stall.name));
                 assert!(echo < Duration::from_secs(1), "{}: {echo:?}", stall.name);
             } else {
-                assert_eq!(ended.is_some(), stall.dcmtk_cuts, "{}", stall.name);
+                assert_eq!(ended.is_some(), *dcmtk_cuts, "{}", stall.name);
             }
         }
     }

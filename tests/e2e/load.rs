@@ -3,10 +3,7 @@
 
 use dcmrecv_e2e::load::{self, LoadPlan};
 
-use crate::support::{DEFAULT_PROFILE, observe, receivers};
-
-/// A generous bound for our receiver's peak RSS under this load.
-const PEAK_RSS_BOUND: u64 = 64 * 1024 * 1024;
+use crate::support::{DEFAULT_PROFILE, PEAK_RSS_BOUND, observe, receivers};
 
 #[test]
 fn sixteen_associations_of_300_objects_are_all_stored_intact_with_bounded_memory() {

@@ -15,20 +15,9 @@ use dcmrecv_e2e::raw::{
 use dicom_ul::pdu::Pdu;
 
 use crate::support::{
-    PC_CT, PC_ECHO, associate, observe, receivers, start, storage_rq, try_associate,
+    BadPeer, PC_CT, PC_ECHO, PEAK_RSS_BOUND, Provoked, observe, provoke, receivers, start,
+    storage_rq, try_associate,
 };
-
-/// A generous bound for our receiver's peak RSS after all the abuse.
-const PEAK_RSS_BOUND: u64 = 64 * 1024 * 1024;
-
-/// One kind of bad input.
-struct Case {
-    name: &'static str,
-    /// Whether the bytes are sent on an established association.
-    established: bool,
-    /// Sends the bad input (the connection stays open afterwards, unless the case closes it).
-    act: fn(&mut Client),
-}
 
 /// Junk that follows a lying length field: 8 MiB, sent as long as the receiver reads it.
 fn junk_after(client: &mut Client, header: &[u8]) {
@@ -56,18 +45,18 @@ fn rq_with_zero_length_item() -> Vec<u8> {
     bytes
 }
 
-const CASES: &[Case] = &[
-    Case {
+const CASES: &[BadPeer] = &[
+    BadPeer {
         name: "unknown PDU type (0x09) as first PDU",
         established: false,
         act: |c| c.send(&pdu(0x09, &[0; 4])),
     },
-    Case {
+    BadPeer {
         name: "P-DATA-TF before association",
         established: false,
         act: |c| c.send(&p_data(&[pdv(1, COMMAND_LAST, &c_echo_rq(1))])),
     },
-    Case {
+    BadPeer {
         name: "truncated A-ASSOCIATE-RQ, then half-close",
         established: false,
         act: |c| {
@@ -76,27 +65,27 @@ const CASES: &[Case] = &[
             half_close(c);
         },
     },
-    Case {
+    BadPeer {
         name: "A-ASSOCIATE-RQ claiming 4 GB, then 8 MiB of junk",
         established: false,
         act: |c| junk_after(c, &[0x01, 0, 0xFF, 0xFF, 0xFF, 0xFF]),
     },
-    Case {
+    BadPeer {
         name: "zero-length A-ASSOCIATE-RQ",
         established: false,
         act: |c| c.send(&pdu(0x01, &[])),
     },
-    Case {
+    BadPeer {
         name: "A-ASSOCIATE-RQ with a zero-length item",
         established: false,
         act: |c| c.send(&rq_with_zero_length_item()),
     },
-    Case {
+    BadPeer {
         name: "P-DATA-TF claiming 4 GB, then 8 MiB of junk",
         established: true,
         act: |c| junk_after(c, &[0x04, 0, 0xFF, 0xFF, 0xFF, 0xFF]),
     },
-    Case {
+    BadPeer {
         name: "PDV length past the end of its PDU",
         established: true,
         act: |c| {
@@ -106,12 +95,12 @@ const CASES: &[Case] = &[
             c.send(&pdu(0x04, &body));
         },
     },
-    Case {
+    BadPeer {
         name: "zero-length PDV item",
         established: true,
         act: |c| c.send(&pdu(0x04, &[0, 0, 0, 0])),
     },
-    Case {
+    BadPeer {
         name: "zero-length P-DATA-TF, then a C-ECHO",
         established: true,
         act: |c| {
@@ -119,12 +108,12 @@ const CASES: &[Case] = &[
             c.send(&p_data(&[pdv(PC_ECHO, COMMAND_LAST, &c_echo_rq(7))]));
         },
     },
-    Case {
+    BadPeer {
         name: "second A-ASSOCIATE-RQ on an established association",
         established: true,
         act: |c| c.send(&encode(&Pdu::AssociationRQ(storage_rq("SECOND")))),
     },
-    Case {
+    BadPeer {
         name: "truncated P-DATA-TF inside a data set, then half-close",
         established: true,
         act: |c| {
@@ -163,16 +152,12 @@ fn malformed_pdus_end_only_their_own_association() {
         let running = start(&receiver, &["-ta", "3", "-td", "3"], &od);
         let mut failures = Vec::new();
         for case in CASES {
-            let mut client = if case.established {
-                associate(running.port, "MALFORMED")
-            } else {
-                Client::local(running.port)
-            };
-            (case.act)(&mut client);
-            // Another peer while the bad connection is still open.
-            let echo = running.echo(Duration::from_secs(2));
-            let (got, ended_after) = client.wait_for_end(Duration::from_secs(5));
-            drop(client);
+            // Another peer is tried while the bad connection is still open.
+            let Provoked {
+                answer: got,
+                ended: ended_after,
+                echo,
+            } = provoke(&running, case, Duration::from_secs(2));
             let what = format!(
                 "answer: {}; ended after {}; C-ECHO meanwhile: {}",
                 answer(&got),

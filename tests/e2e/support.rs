@@ -16,6 +16,9 @@ use dcmrecv_e2e::receiver::{Receiver, Running};
 /// DCMTK's sample profile, which both receivers understand.
 pub(crate) const DEFAULT_PROFILE: [&str; 3] = ["-xf", "/etc/dcmtk/storescp.cfg", "Default"];
 
+/// A generous bound for our receiver's peak RSS in every scenario.
+pub(crate) const PEAK_RSS_BOUND: u64 = 64 * 1024 * 1024;
+
 /// Presentation context 1: Verification, Implicit VR Little Endian.
 pub(crate) const PC_ECHO: u8 = 1;
 /// Presentation context 3: CT Image Storage, Explicit VR Little Endian.
@@ -73,6 +76,46 @@ pub(crate) fn ct(uid: &str, pixel_kib: u16) -> (Instance, Vec<u8>) {
     instance.columns = pixel_kib.max(1) * 32;
     let data = instance.dataset_bytes(EXPLICIT);
     (instance, data)
+}
+
+/// A peer that misbehaves on a connection of its own.
+pub(crate) struct BadPeer {
+    /// What it does, for the report.
+    pub(crate) name: &'static str,
+    /// Whether it associates properly first.
+    pub(crate) established: bool,
+    /// Sends the bad input (the connection stays open afterwards, unless it closes it).
+    pub(crate) act: fn(&mut Client),
+}
+
+/// What a receiver did with one bad connection.
+pub(crate) struct Provoked {
+    /// What it sent back before the association ended.
+    pub(crate) answer: Vec<u8>,
+    /// When the association ended (an A-ABORT or A-ASSOCIATE-RJ arrived, or the connection
+    /// closed), counted from the end of the C-ECHO; `None`: not within 5 s.
+    pub(crate) ended: Option<Duration>,
+    /// How long another peer's C-ECHO took meanwhile; `None`: not within the budget.
+    pub(crate) echo: Option<Duration>,
+}
+
+/// Opens a connection for `peer` (associated first if it says so), lets it misbehave, checks with
+/// `echoscu` whether another peer is served while that connection is still open (within
+/// `echo_budget`), then waits up to 5 s for the receiver to end the association, and closes.
+pub(crate) fn provoke(running: &Running, peer: &BadPeer, echo_budget: Duration) -> Provoked {
+    let mut client = if peer.established {
+        associate(running.port, "PROVOKE")
+    } else {
+        Client::local(running.port)
+    };
+    (peer.act)(&mut client);
+    let echo = running.echo(echo_budget);
+    let (answer, ended) = client.wait_for_end(Duration::from_secs(5));
+    Provoked {
+        answer,
+        ended,
+        echo,
+    }
 }
 
 /// Prints one observation for the table in `docs/reliability.md` (visible with

@@ -41,9 +41,10 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     let work = target_dir().join("load");
     let _ = std::fs::remove_dir_all(&work);
     eprintln!(
-        "writing {} objects of {0}x{0} pixels to {}",
+        "writing {} objects of {side}x{side} pixels to {}",
         plan.associations * plan.objects,
-        work.display()
+        work.display(),
+        side = plan.image_side
     );
     let batches = load::write_objects(plan, &work.join("sent"));
     let receivers = [
