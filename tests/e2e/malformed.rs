@@ -151,6 +151,7 @@ fn malformed_pdus_end_only_their_own_association() {
         let od = dir.path().join("out");
         let running = start(&receiver, &["-ta", "3", "-td", "3"], &od);
         let mut failures = Vec::new();
+        let idle = running.guard.peak_rss();
         for case in CASES {
             // Another peer is tried while the bad connection is still open.
             let Provoked {
@@ -176,7 +177,11 @@ fn malformed_pdus_end_only_their_own_association() {
         observe(
             "after all malformed PDUs",
             &receiver,
-            format!("C-ECHO {alive:.1?}, peak RSS {} MB", peak / (1024 * 1024)),
+            format!(
+                "C-ECHO {alive:.1?}, peak RSS {} MB (idle: {} MB)",
+                peak / (1024 * 1024),
+                idle / (1024 * 1024)
+            ),
         );
         assert!(alive.is_some(), "{}: no longer serving", receiver.name);
         assert!(files_under(&od).is_empty(), "{:?}", files_under(&od));
@@ -187,6 +192,11 @@ fn malformed_pdus_end_only_their_own_association() {
                 running.guard.stderr()
             );
             assert!(peak > 0 && peak < PEAK_RSS_BOUND, "peak RSS {peak}");
+            // Two peers claimed 4 GB and sent 8 MiB each: none of it may be held.
+            assert!(
+                peak.saturating_sub(idle) < 4 * 1024 * 1024,
+                "peak RSS grew from {idle} to {peak} bytes"
+            );
         }
     }
 }
