@@ -3,7 +3,13 @@
 mod cli_exit_codes;
 mod cli_logging;
 mod extensions;
+mod faults;
+mod fuzz;
+mod limits;
+mod load;
+mod malformed;
 mod scp;
 mod signals;
 mod storage_vs_dcmtk;
+mod support;
 mod tls;

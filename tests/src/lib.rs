@@ -9,20 +9,30 @@
 //! - [`receiver`]: our built `dcmrecv` and the real one, started side by side.
 //! - [`clients`]: running `storescu`, `dcmsend` and `echoscu` and reading their statuses.
 //! - [`compare`]: what two receivers stored: paths, meta headers, dataset bytes, parsed datasets.
+//! - [`disk`]: what a receiver left in its output directory; small tmpfs mounts to fill up or
+//!   make read-only.
 //! - [`corpus`]: the conformance corpus (pydicom's files plus synthesised objects).
+//! - [`fuzz`]: a mutation fuzzer on stable Rust and its four targets (asconfig, DIMSE commands,
+//!   the data set scanner, the acceptor fed raw PDU streams).
+//! - [`load`]: many `storescu` processes at once against one receiver, every data set checked.
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 //! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
 //! - [`throttle`]: a slow TCP proxy, to act while transfers are in flight.
 //! - [`pki`]: a throw-away TLS PKI (CA, server and client certificates, a CRL) made with the
 //!   `openssl` tool.
+//! - [`raw`]: a raw-PDU client, for well-formed and malformed traffic byte by byte.
 
 pub mod clients;
 pub mod compare;
 pub mod corpus;
+pub mod disk;
+pub mod fuzz;
+pub mod load;
 pub mod objects;
 pub mod peers;
 pub mod pki;
 pub mod process;
 pub mod profiles;
+pub mod raw;
 pub mod receiver;
 pub mod throttle;

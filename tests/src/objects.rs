@@ -7,6 +7,7 @@ use std::path::Path;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 
 /// Attributes of a synthetic image instance.
 #[derive(Debug, Clone)]
@@ -130,6 +131,19 @@ impl Instance {
         obj
     }
 
+    /// The data set alone (no preamble, no meta header) encoded in `transfer_syntax`, as an SCU
+    /// sends it in its data PDVs.
+    pub fn dataset_bytes(&self, transfer_syntax: &str) -> Vec<u8> {
+        let ts = TransferSyntaxRegistry
+            .get(transfer_syntax)
+            .unwrap_or_else(|| panic!("unknown transfer syntax {transfer_syntax}"));
+        let mut out = Vec::new();
+        self.to_object()
+            .write_dataset_with_ts(&mut out, ts)
+            .expect("encode the data set");
+        out
+    }
+
     /// Writes the instance as a Part-10 file in `transfer_syntax` (a native syntax:
     /// implicit LE, explicit LE or explicit BE).
     pub fn write(&self, path: &Path, transfer_syntax: &str) {
@@ -214,4 +228,27 @@ pub fn write_large_object(path: &Path, sop_instance_uid: &str, pixel_bytes: u64)
         w.write_all(&chunk).expect("write pixel data");
     }
     w.flush().expect("flush");
+}
+
+/// The data set of a Part-10 file: the bytes after the preamble, `DICM` and the File Meta
+/// Information group (whose length is read from (0002,0000)). Panics if `path` is not a Part-10
+/// file with a group length first.
+pub fn dataset_of_file(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert_eq!(
+        bytes.get(128..132),
+        Some(&b"DICM"[..]),
+        "{} is not a Part-10 file",
+        path.display()
+    );
+    // (0002,0000) UL, explicit VR little endian: tag, "UL", 2-byte length 4, 4-byte value.
+    let header = bytes
+        .get(132..144)
+        .expect("a File Meta Information Group Length");
+    assert_eq!(&header[..6], b"\x02\x00\x00\x00UL", "{}", path.display());
+    let group = u32::from_le_bytes([header[8], header[9], header[10], header[11]]) as usize;
+    bytes
+        .get(144 + group..)
+        .unwrap_or_else(|| panic!("{} ends inside its meta header", path.display()))
+        .to_vec()
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::peers::{dcmtk, workspace_root};
+use crate::peers::{dcmtk, dcmtk_command, workspace_root};
 use crate::process::{ChildGuard, free_port, run_with_timeout};
 
 /// Which receiver to start.
@@ -105,7 +105,34 @@ pub fn ours_binary() -> PathBuf {
         .clone()
 }
 
+impl Running {
+    /// Sends one C-ECHO with DCMTK's `echoscu` (which gives up after `timeout`) and returns how
+    /// long it took, or `None` if it did not succeed in time: is the receiver serving others?
+    pub fn echo(&self, timeout: Duration) -> Option<Duration> {
+        let secs = timeout.as_secs().max(1).to_string();
+        let mut cmd = dcmtk_command("echoscu");
+        cmd.args(["-to", &secs, "-ta", &secs, "-td", &secs, "127.0.0.1"])
+            .arg(self.port.to_string());
+        let start = Instant::now();
+        let mut echo = ChildGuard::spawn(cmd);
+        let status = echo.wait_timeout(timeout + Duration::from_secs(2))?;
+        status.success().then(|| start.elapsed())
+    }
+}
+
 impl Receiver {
+    /// Whether this is our `dcmrecv` (not the real one).
+    pub fn is_ours(&self) -> bool {
+        self.name == "ours"
+    }
+
+    /// Starts the receiver as [`start`](Self::start) does, panicking on failure (ours listens
+    /// on 127.0.0.1 only through its default arguments; the real dcmrecv cannot be restricted).
+    #[track_caller]
+    pub fn start_local(&self, args: &[&str], od: &Path) -> Running {
+        self.start(args, od).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Our `dcmrecv` (see [`ours_binary`]).
     pub fn ours() -> Receiver {
         Receiver::ours_at(ours_binary())

@@ -3,11 +3,15 @@
 //! - `ci`: everything CI checks, in order (format, lints, tests, docs).
 //! - `bench`: side-by-side benchmarks against the real dcmrecv.
 //! - `conformance`: differential testing against the real `/usr/bin/dcmrecv`.
+//! - `fuzz`: the fuzz targets for as long as asked (`fuzz.rs`).
+//! - `load`: many associations at once against both receivers (`load.rs`).
 //! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
 
 mod bench;
 mod ci;
 mod conformance;
+mod fuzz;
+mod load;
 mod shell;
 #[cfg(test)]
 mod tidy;
@@ -24,6 +28,11 @@ commands:
                 --runs N, --files N, --large-mib N, --huge-mib N, --ours PATH)
   conformance   differential run against the real /usr/bin/dcmrecv (reduced matrix;
                 --full for the whole matrix, --ours PATH to test another binary)
+  fuzz          the fuzz targets (asconfig, dimse, scanner, acceptor) for --seconds N each
+                (default 60); --target NAME, --seed S, --replay FILE; corpus and failing
+                inputs under target/fuzz/
+  load          16 associations x 300 objects at once against the real dcmrecv and ours,
+                every data set checked (--full: 128 KiB objects; --ours PATH)
 ";
 
 #[expect(clippy::print_stderr, reason = "xtask is a command-line tool")]
@@ -33,6 +42,8 @@ fn main() -> ExitCode {
         Some("ci") => ci::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
         Some("conformance") => conformance::main(&args[1..]),
+        Some("fuzz") => fuzz::main(&args[1..]),
+        Some("load") => load::main(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -112,6 +112,8 @@
 //!   Class UID and Version Names are ours ([`DEFAULT_IMPLEMENTATION_CLASS_UID`]), settable with
 //!   [`StorageOptions::implementation`].
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod incoming;
 mod meta;
 mod naming;

@@ -169,14 +169,18 @@ fn receive_request<S: Transport>(
         return None;
     }
     // DCMTK accepts an A-ASSOCIATE-RQ longer than its maximum PDU, so we read it whatever our
-    // maximum, and shrink the buffer back afterwards.
-    let grown = header.length > reader.capacity();
-    if grown {
-        reader.resize(header.length);
-    }
+    // maximum. A longer one is collected as it arrives, so that the length a peer claims costs
+    // nothing until it sends the bytes.
     let mut pdu = header.bytes().to_vec();
-    match reader.read_body(&mut conn.stream, header.length, deadline) {
-        Ok(body) => pdu.extend_from_slice(body),
+    let body = if header.length > reader.capacity() {
+        reader.read_body_growing(&mut conn.stream, header.length, deadline)
+    } else {
+        reader
+            .read_body(&mut conn.stream, header.length, deadline)
+            .map(<[u8]>::to_vec)
+    };
+    match body {
+        Ok(body) => pdu.extend_from_slice(&body),
         Err(ReadError::TimedOut) => {
             error!("Could not receive association request: DUL network read timeout");
             conn.stream.close();
@@ -186,9 +190,6 @@ fn receive_request<S: Transport>(
             error!("Could not receive association request: {e}");
             return None;
         }
-    }
-    if grown {
-        reader.resize(ctx.options.max_pdu);
     }
     // Non-strict: our maximum PDU does not apply to the request (see above).
     match read_pdu(pdu.as_slice(), MAXIMUM_PDU_SIZE, false) {

@@ -141,6 +141,8 @@ mod access;
 mod association;
 mod command;
 mod dump;
+#[doc(hidden)]
+pub mod fuzzing;
 mod negotiate;
 mod options;
 mod server;

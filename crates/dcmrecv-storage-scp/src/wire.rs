@@ -106,12 +106,6 @@ impl PduReader {
         }
     }
 
-    /// Grows (or shrinks back) the body buffer.
-    pub(crate) fn resize(&mut self, max_body: u32) {
-        self.buf.resize(max_body as usize + 6, 0);
-        self.buf.shrink_to_fit();
-    }
-
     /// The largest body this reader can hold.
     pub(crate) fn capacity(&self) -> u32 {
         u32::try_from(self.buf.len() - 6).unwrap_or(u32::MAX)
@@ -158,6 +152,28 @@ impl PduReader {
         self.carry[..extra].copy_from_slice(&self.buf[length..got]);
         self.carry_len = extra;
         Ok(&self.buf[..length])
+    }
+
+    /// Reads a body of `length` bytes, whatever its size, into a new vector that grows only as
+    /// the bytes arrive: a length the peer merely claims costs no memory.
+    pub(crate) fn read_body_growing<S: Transport>(
+        &mut self,
+        stream: &mut S,
+        length: u32,
+        deadline: ReadDeadline,
+    ) -> Result<Vec<u8>, ReadError> {
+        let length = length as usize;
+        let mut body = Vec::with_capacity(length.min(self.buf.len()));
+        let carried = length.min(self.carry_len);
+        body.extend_from_slice(&self.carry[..carried]);
+        self.carry.copy_within(carried..self.carry_len, 0);
+        self.carry_len -= carried;
+        while body.len() < length {
+            let want = (length - body.len()).min(self.buf.len());
+            let n = read_some(stream, &mut self.buf[..want], deadline, self.quickack)?;
+            body.extend_from_slice(&self.buf[..n]);
+        }
+        Ok(body)
     }
 
     /// Reads and discards a body of `length` bytes, whatever its size.

@@ -55,13 +55,13 @@ impl Inflater {
     ) -> Result<(), Error> {
         while !self.ended {
             let (in_before, out_before) = (self.stream.total_in(), self.stream.total_out());
-            let status = self
-                .stream
-                .decompress(input, &mut self.out, flush)
-                .map_err(|source| Error::Inflate { source })?;
+            let result = self.stream.decompress(input, &mut self.out, flush);
             let consumed = usize::try_from(self.stream.total_in() - in_before).unwrap_or(0);
             let produced = usize::try_from(self.stream.total_out() - out_before).unwrap_or(0);
+            // What was inflated before a corrupt spot is parsed before the error is reported,
+            // so that the outcome does not depend on how the bytes were split into chunks.
             parser.feed(self.out.get(..produced).unwrap_or(&[]))?;
+            let status = result.map_err(|source| Error::Inflate { source })?;
             input = input.get(consumed..).unwrap_or(&[]);
             if status == Status::StreamEnd {
                 self.ended = true;

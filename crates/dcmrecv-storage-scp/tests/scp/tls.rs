@@ -139,7 +139,7 @@ fn tls_server(pki: &Pki, client_certs: ClientCerts, options: AcceptorOptions) ->
 
 /// Associates over TLS with Verification and CT and asserts acceptance.
 fn tls_association(server: &Server, config: Arc<ClientConfig>, calling: &str) -> Client {
-    let mut c = Client::connect_tls(server.addr, config);
+    let mut c = connect_tls(server.addr, config);
     match c.associate(&rq(
         calling,
         vec![pc(1, VERIFICATION, &[IMPLICIT]), pc(3, CT, &[EXPLICIT])],
@@ -246,7 +246,7 @@ fn access_control_sees_the_client_certificate() {
     );
     let mut ok = tls_association(&server, client_config(&pki.ca, Some(&pki.client)), "TLS02");
     ok.release();
-    let mut refused = Client::connect_tls(server.addr, client_config(&pki.ca, Some(&other)));
+    let mut refused = connect_tls(server.addr, client_config(&pki.ca, Some(&other)));
     match refused.associate(&rq("TLS02B", vec![pc(1, VERIFICATION, &[IMPLICIT])])) {
         Pdu::AssociationRJ(rj) => assert_eq!(
             format!("{:?}", rj.source),
@@ -260,7 +260,7 @@ fn access_control_sees_the_client_certificate() {
 fn a_client_without_a_certificate_is_refused_when_certificates_are_required() {
     let pki = pki("client");
     let server = tls_server(&pki, ClientCerts::Required, AcceptorOptions::new());
-    let mut c = Client::connect_tls(server.addr, client_config(&pki.ca, None));
+    let mut c = connect_tls(server.addr, client_config(&pki.ca, None));
     let port = c.local_port();
     // TLS 1.3: the client's handshake ends before the server has seen the (missing)
     // certificate, so the refusal arrives as an alert instead of an answer.
@@ -310,7 +310,7 @@ fn a_client_certificate_from_an_untrusted_ca_is_refused() {
     let rogue = Ca::new("Rogue CA");
     let intruder = rogue.issue("intruder", false);
     let server = tls_server(&pki, ClientCerts::Required, AcceptorOptions::new());
-    let mut c = Client::connect_tls(server.addr, client_config(&pki.ca, Some(&intruder)));
+    let mut c = connect_tls(server.addr, client_config(&pki.ca, Some(&intruder)));
     let port = c.local_port();
     let _ = c.stream.write_all(&encode(&Pdu::AssociationRQ(rq(
         "TLS05",
@@ -385,7 +385,7 @@ fn over_the_limit_tls_clients_get_a_proper_rejection() {
         AcceptorOptions::new().max_associations(1),
     );
     let mut first = tls_association(&server, client_config(&pki.ca, Some(&pki.client)), "TLS08");
-    let mut second = Client::connect_tls(server.addr, client_config(&pki.ca, Some(&pki.client)));
+    let mut second = connect_tls(server.addr, client_config(&pki.ca, Some(&pki.client)));
     match second.associate(&rq("TLS08B", vec![pc(1, VERIFICATION, &[IMPLICIT])])) {
         Pdu::AssociationRJ(rj) => assert_eq!(
             format!("{:?}", rj.source),
