@@ -84,31 +84,91 @@ pub(crate) enum ReadDeadline {
     At(Instant),
 }
 
-/// Reads PDUs into a buffer that is allocated once per association.
+/// How many bytes a read may take beyond the PDU being assembled: while data flows, one `read`
+/// returns whatever the socket holds, often several PDUs, so that the syscalls per PDU (and
+/// the `TCP_QUICKACK` re-arms that go with each read) drop several-fold when the receiver
+/// falls behind the sender.
+pub(crate) const READ_AHEAD: usize = 64 * 1024;
+
+/// When fewer than this many unconsumed bytes remain in front of the free space, they are
+/// moved to the start of the buffer before the next read, so that the read can take the
+/// whole read-ahead.
+const COMPACT_BELOW: usize = 4096;
+
+/// Reads PDUs through a read-ahead buffer that is allocated once per association and holds
+/// one maximum-size PDU plus [`READ_AHEAD`] bytes.
 ///
-/// A body read asks the kernel for up to 6 bytes more than the body, so that the next PDU's
-/// header usually arrives with it: one `read` per PDU while data flows.
+/// Each `read` asks the kernel for all the free space and takes whatever has arrived, so one
+/// `read` usually covers one or several PDUs; a PDU body is always contiguous in the buffer,
+/// so its PDVs can be sliced out of it without another copy.
 pub(crate) struct PduReader {
     buf: Vec<u8>,
-    carry: [u8; 6],
-    carry_len: usize,
+    /// The largest body [`read_body`](Self::read_body) accepts.
+    max_body: usize,
+    /// The first byte not consumed yet.
+    start: usize,
+    /// The end of the bytes read so far.
+    end: usize,
     quickack: bool,
 }
 
 impl PduReader {
-    /// A reader whose body buffer holds `max_body` bytes.
+    /// A reader for bodies of up to `max_body` bytes.
     pub(crate) fn new(max_body: u32, quickack: bool) -> Self {
+        let max_body = max_body as usize;
         PduReader {
-            buf: vec![0; max_body as usize + 6],
-            carry: [0; 6],
-            carry_len: 0,
+            buf: vec![0; max_body + 6 + READ_AHEAD],
+            max_body,
+            start: 0,
+            end: 0,
             quickack,
         }
     }
 
     /// The largest body this reader can hold.
     pub(crate) fn capacity(&self) -> u32 {
-        u32::try_from(self.buf.len() - 6).unwrap_or(u32::MAX)
+        u32::try_from(self.max_body).unwrap_or(u32::MAX)
+    }
+
+    /// The bytes read but not consumed yet.
+    fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Reads until at least `n` bytes (at most the buffer's size) are buffered, contiguously
+    /// from `start`.
+    fn fill<S: Transport>(
+        &mut self,
+        stream: &mut S,
+        n: usize,
+        deadline: ReadDeadline,
+    ) -> Result<(), ReadError> {
+        if n > self.buf.len() {
+            return Err(ReadError::Io {
+                source: io::Error::new(io::ErrorKind::InvalidInput, "PDU body exceeds the buffer"),
+            });
+        }
+        while self.buffered() < n {
+            if self.start > 0
+                && (self.start + n > self.buf.len() || self.buffered() < COMPACT_BELOW)
+            {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            let free = self.buf.get_mut(self.end..).unwrap_or_default();
+            self.end += read_some(stream, free, deadline, self.quickack)?;
+        }
+        Ok(())
+    }
+
+    /// Consumes `n` buffered bytes (at most [`buffered`](Self::buffered)).
+    fn consume(&mut self, n: usize) {
+        self.start += n.min(self.buffered());
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
     }
 
     /// Reads the next PDU header.
@@ -117,13 +177,13 @@ impl PduReader {
         stream: &mut S,
         deadline: ReadDeadline,
     ) -> Result<PduHeader, ReadError> {
-        let mut header = [0u8; 6];
-        let mut got = self.carry_len;
-        header[..got].copy_from_slice(&self.carry[..got]);
-        self.carry_len = 0;
-        while got < 6 {
-            got += read_some(stream, &mut header[got..], deadline, self.quickack)?;
-        }
+        self.fill(stream, 6, deadline)?;
+        let header = self
+            .buf
+            .get(self.start..self.start + 6)
+            .and_then(|h| <[u8; 6]>::try_from(h).ok())
+            .unwrap_or_default();
+        self.consume(6);
         Ok(PduHeader {
             pdu_type: header[0],
             length: u32::from_be_bytes([header[2], header[3], header[4], header[5]]),
@@ -138,20 +198,24 @@ impl PduReader {
         deadline: ReadDeadline,
     ) -> Result<&[u8], ReadError> {
         let length = length as usize;
-        if length + 6 > self.buf.len() {
+        if length > self.max_body {
             return Err(ReadError::Io {
                 source: io::Error::new(io::ErrorKind::InvalidInput, "PDU body exceeds the buffer"),
             });
         }
-        let want = length + 6;
-        let mut got = 0;
-        while got < length {
-            got += read_some(stream, &mut self.buf[got..want], deadline, self.quickack)?;
-        }
-        let extra = got - length;
-        self.carry[..extra].copy_from_slice(&self.buf[length..got]);
-        self.carry_len = extra;
-        Ok(&self.buf[..length])
+        self.fill(stream, length, deadline)?;
+        let at = self.start;
+        // Consuming only moves the indices: the bytes stay where they are until the next read.
+        self.start += length;
+        Ok(self.buf.get(at..at + length).unwrap_or_default())
+    }
+
+    /// Takes up to `n` buffered bytes, and returns them; what is left must then be read.
+    fn take_buffered(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.buffered());
+        let at = self.start;
+        self.start += n;
+        self.buf.get(at..at + n).unwrap_or_default()
     }
 
     /// Reads a body of `length` bytes, whatever its size, into a new vector that grows only as
@@ -164,14 +228,14 @@ impl PduReader {
     ) -> Result<Vec<u8>, ReadError> {
         let length = length as usize;
         let mut body = Vec::with_capacity(length.min(self.buf.len()));
-        let carried = length.min(self.carry_len);
-        body.extend_from_slice(&self.carry[..carried]);
-        self.carry.copy_within(carried..self.carry_len, 0);
-        self.carry_len -= carried;
+        body.extend_from_slice(self.take_buffered(length));
+        self.consume(0);
         while body.len() < length {
+            // The buffer is empty here: read exactly what is missing, never beyond the body.
             let want = (length - body.len()).min(self.buf.len());
-            let n = read_some(stream, &mut self.buf[..want], deadline, self.quickack)?;
-            body.extend_from_slice(&self.buf[..n]);
+            let free = self.buf.get_mut(..want).unwrap_or_default();
+            let n = read_some(stream, free, deadline, self.quickack)?;
+            body.extend_from_slice(self.buf.get(..n).unwrap_or_default());
         }
         Ok(body)
     }
@@ -184,13 +248,12 @@ impl PduReader {
         deadline: ReadDeadline,
     ) -> Result<(), ReadError> {
         let mut left = length as usize;
-        let carried = left.min(self.carry_len);
-        self.carry.copy_within(carried..self.carry_len, 0);
-        self.carry_len -= carried;
-        left -= carried;
+        left -= self.take_buffered(left).len();
+        self.consume(0);
         while left > 0 {
-            let n = self.buf.len().min(left);
-            left -= read_some(stream, &mut self.buf[..n], deadline, self.quickack)?;
+            let want = self.buf.len().min(left);
+            let free = self.buf.get_mut(..want).unwrap_or_default();
+            left -= read_some(stream, free, deadline, self.quickack)?;
         }
         Ok(())
     }
@@ -429,6 +492,168 @@ mod tests {
             assert!(it.next().is_none());
         }
         assert!(Pdvs::new(&[]).next().is_none());
+    }
+
+    /// A transport over one end of a loopback connection that counts its `read` calls.
+    struct Counting {
+        socket: TcpStream,
+        reads: usize,
+    }
+
+    impl Read for Counting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            self.socket.read(buf)
+        }
+    }
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.socket.write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Counting {
+        fn socket(&self) -> &TcpStream {
+            &self.socket
+        }
+    }
+
+    /// A connected pair: the sending end and the counting receiving end.
+    fn pair() -> (TcpStream, Counting) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sender = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (socket, _) = listener.accept().unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        sender.set_nodelay(true).unwrap();
+        (sender, Counting { socket, reads: 0 })
+    }
+
+    /// A PDU of type 4 whose body is `len` bytes counting up from `seed`.
+    fn test_pdu(len: usize, seed: u8) -> Vec<u8> {
+        let mut pdu = PduHeader {
+            pdu_type: pdu_type::P_DATA_TF,
+            length: len as u32,
+        }
+        .bytes()
+        .to_vec();
+        pdu.extend((0..len).map(|i| seed.wrapping_add(i as u8)));
+        pdu
+    }
+
+    fn next_body(reader: &mut PduReader, stream: &mut Counting) -> Vec<u8> {
+        let header = reader
+            .read_header(stream, ReadDeadline::SocketTimeout)
+            .unwrap();
+        assert_eq!(header.pdu_type, pdu_type::P_DATA_TF);
+        reader
+            .read_body(stream, header.length, ReadDeadline::SocketTimeout)
+            .unwrap()
+            .to_vec()
+    }
+
+    #[test]
+    fn one_read_takes_several_pdus() {
+        let (mut sender, mut stream) = pair();
+        let pdus: Vec<Vec<u8>> = (0..20).map(|i| test_pdu(1000, i)).collect();
+        sender.write_all(&pdus.concat()).unwrap();
+        let mut reader = PduReader::new(16384, false);
+        for pdu in &pdus {
+            assert_eq!(next_body(&mut reader, &mut stream), pdu[6..]);
+        }
+        // 20 kB were waiting: one read took them all (two if the kernel split them).
+        assert!(stream.reads <= 2, "{} reads", stream.reads);
+    }
+
+    #[test]
+    fn pdus_arriving_in_any_pieces_are_reassembled() {
+        // Bodies up to the maximum, more bytes in all than the buffer holds (so it compacts),
+        // sent in pieces of 1 to 3000 bytes that cut headers and bodies anywhere.
+        let max_body = 2000;
+        let pdus: Vec<Vec<u8>> = (0..400)
+            .map(|i| test_pdu([0, 1, 5, 6, 7, 1999, 2000, 517][i % 8], i as u8))
+            .collect();
+        let stream_bytes = pdus.concat();
+        assert!(stream_bytes.len() > max_body + 6 + READ_AHEAD);
+        let (mut sender, mut stream) = pair();
+        let writer = std::thread::spawn(move || {
+            let mut at = 0;
+            let mut seed = 7u32;
+            while at < stream_bytes.len() {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let n = (1 + (seed >> 16) as usize % 3000).min(stream_bytes.len() - at);
+                sender.write_all(&stream_bytes[at..at + n]).unwrap();
+                at += n;
+                if seed % 5 == 0 {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            sender
+        });
+        let mut reader = PduReader::new(max_body as u32, true);
+        for pdu in &pdus {
+            assert_eq!(next_body(&mut reader, &mut stream), pdu[6..]);
+        }
+        drop(writer.join().unwrap());
+        assert!(matches!(
+            reader.read_header(&mut stream, ReadDeadline::SocketTimeout),
+            Err(ReadError::Closed)
+        ));
+    }
+
+    #[test]
+    fn bodies_beyond_the_buffer_are_grown_or_skipped_and_what_follows_is_kept() {
+        let (mut sender, mut stream) = pair();
+        let big = test_pdu(300_000, 1);
+        let small = test_pdu(10, 2);
+        let writer = std::thread::spawn(move || {
+            for _ in 0..2 {
+                sender.write_all(&big).unwrap();
+                sender.write_all(&small).unwrap();
+            }
+            sender
+        });
+        let mut reader = PduReader::new(4096, false);
+        let header = reader
+            .read_header(&mut stream, ReadDeadline::SocketTimeout)
+            .unwrap();
+        assert_eq!(header.length, 300_000);
+        assert!(header.length > reader.capacity());
+        assert!(
+            reader
+                .read_body(&mut stream, header.length, ReadDeadline::SocketTimeout)
+                .is_err()
+        );
+        let body = reader
+            .read_body_growing(&mut stream, header.length, ReadDeadline::SocketTimeout)
+            .unwrap();
+        assert_eq!(body, test_pdu(300_000, 1)[6..]);
+        assert_eq!(next_body(&mut reader, &mut stream), test_pdu(10, 2)[6..]);
+        let header = reader
+            .read_header(&mut stream, ReadDeadline::SocketTimeout)
+            .unwrap();
+        reader
+            .skip_body(&mut stream, header.length, ReadDeadline::SocketTimeout)
+            .unwrap();
+        assert_eq!(next_body(&mut reader, &mut stream), test_pdu(10, 2)[6..]);
+        drop(writer.join().unwrap());
+    }
+
+    #[test]
+    fn a_deadline_ends_a_read_that_gets_nothing() {
+        let (_sender, mut stream) = pair();
+        let mut reader = PduReader::new(4096, true);
+        let deadline = ReadDeadline::At(Instant::now() + Duration::from_millis(50));
+        assert!(matches!(
+            reader.read_header(&mut stream, deadline),
+            Err(ReadError::TimedOut)
+        ));
     }
 
     #[test]
