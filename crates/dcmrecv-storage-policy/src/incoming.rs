@@ -26,8 +26,11 @@ use crate::uid::new_uid;
 /// set has no usable SOP Class UID.
 const FALLBACK_SOP_CLASS_UID: &str = "1.2.276.0.7230010.3.1.0.1";
 
-/// Capacity of the write buffer in front of each file.
-const WRITE_BUFFER: usize = 64 * 1024;
+/// Capacity of the write buffer in front of each file. Data set bytes arrive a PDV at a time
+/// (16 KiB with DCMTK's default PDU); the file system's cost per byte falls with the size of
+/// each `write` (fewer, larger page-cache folios): on ext4, 256 KiB writes cost about 6% less
+/// CPU than 64 KiB ones and a third less than 16 KiB ones (`docs/profile.md`).
+const WRITE_BUFFER: usize = 256 * 1024;
 
 /// Longest reason returned by [`StoreError::reason`] (the VR LO limit of Error Comment).
 const MAX_REASON: usize = 64;
