@@ -337,8 +337,9 @@ def show(event):
 for calling, called in [("INTRUDER", "ARCHIVE"), ("MODALITY2", "OTHER")]:
     ae = AE(ae_title=calling)
     ae.add_requested_context(Verification)
-    assoc = ae.associate("127.0.0.1", {port}, ae_title=called, evt_handlers=[(evt.EVT_PDU_RECV, show)])
-    assert assoc.is_rejected
+    # No `assert assoc.is_rejected`: pynetdicom 3.0.4 races with a fast A-ASSOCIATE-RJ and may
+    # report an abort although the RJ arrived; the printed PDU is what this checks.
+    ae.associate("127.0.0.1", {port}, ae_title=called, evt_handlers=[(evt.EVT_PDU_RECV, show)])
 "#,
         port = running.port
     );

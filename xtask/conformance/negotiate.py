@@ -5,7 +5,7 @@ usage: negotiate.py HOST PORT
 """
 import sys
 
-from pynetdicom import AE, build_context
+from pynetdicom import AE, build_context, evt
 
 host, port = sys.argv[1], int(sys.argv[2])
 LE_EXPL, LE_IMPL, BE = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"
@@ -25,10 +25,16 @@ proposed = [
 ae = AE(ae_title="NEGOTIATE")
 ae.acse_timeout = ae.network_timeout = 30
 ae.requested_contexts = [build_context(a, t) for a, t in proposed]
-assoc = ae.associate(host, port, ae_title="ANY-SCP")
-if assoc.is_rejected:
-    rj = assoc.acceptor.primitive
-    print(f"rejected result={rj.result} source={rj.result_source} reason={rj.diagnostic}")
+# pynetdicom 3.0.4 races with a fast A-ASSOCIATE-RJ (it may report an abort although the RJ
+# arrived), so the rejection is taken from the received PDU itself.
+rejections = []
+def on_pdu(event):
+    if type(event.pdu).__name__ == "A_ASSOCIATE_RJ":
+        rejections.append(event.pdu)
+assoc = ae.associate(host, port, ae_title="ANY-SCP", evt_handlers=[(evt.EVT_PDU_RECV, on_pdu)])
+if rejections:
+    rj = rejections[0]
+    print(f"rejected result={rj.result} source={rj.source} reason={rj.reason_diagnostic}")
 elif not assoc.is_established:
     print("aborted")
 else:

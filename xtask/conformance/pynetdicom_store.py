@@ -7,7 +7,7 @@ import sys
 
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE
+from pynetdicom import AE, evt
 
 host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 try:
@@ -21,8 +21,15 @@ ae = AE(ae_title="PYNETDICOM")
 ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
 syntaxes = [ts] + [t for t in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) if t != ts]
 ae.add_requested_context(sop_class, syntaxes)
-assoc = ae.associate(host, port, ae_title="ANY-SCP")
-if assoc.is_rejected:
+# pynetdicom 3.0.4 races with a fast A-ASSOCIATE-RJ: when its reader thread closes the socket
+# before the main thread checks it, `associate()` reports an abort although the RJ arrived. So
+# the received PDU itself is the evidence of a rejection.
+rejections = []
+def on_pdu(event):
+    if type(event.pdu).__name__ == "A_ASSOCIATE_RJ":
+        rejections.append(event.pdu)
+assoc = ae.associate(host, port, ae_title="ANY-SCP", evt_handlers=[(evt.EVT_PDU_RECV, on_pdu)])
+if assoc.is_rejected or rejections:
     print("rejected")
 elif not assoc.is_established:
     print("aborted")

@@ -21,7 +21,8 @@ use dcmrecv_e2e::objects::{Instance, write_large_object};
 use dcmrecv_e2e::peers::dcmtk;
 use dcmrecv_e2e::process::{ChildGuard, free_port, peak_rss_of, wait_for_port};
 
-use crate::shell::{self, workspace_root};
+use crate::shell;
+use dcmrecv_e2e::receiver::target_dir;
 
 /// A receiver under test: how to start it on a port with an output directory.
 #[derive(Debug, Clone)]
@@ -253,12 +254,6 @@ fn total_size(files: &[PathBuf]) -> u64 {
         .sum()
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
 fn find_dicom_storescp() -> Option<PathBuf> {
     let home = std::env::var_os("HOME").map(PathBuf::from)?;
     let candidates = [
@@ -312,17 +307,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             other => return Err(format!("bench: unknown argument `{other}`")),
         }
     }
-    let ours_bin = match &o.ours {
-        Some(p) => p.clone(),
-        None => {
-            shell::run(
-                "cargo",
-                &["build", "--release", "--locked", "-p", "dcmrecv"],
-                &[],
-            )?;
-            target_dir().join("release").join("dcmrecv")
-        }
-    };
+    let ours_bin = shell::ours_release(o.ours.as_ref())?;
     let out_dir = target_dir().join("bench");
     let data = out_dir.join("data");
     let scratch = out_dir.join("out");

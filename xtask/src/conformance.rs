@@ -20,6 +20,7 @@ use dcmrecv_e2e::receiver::Receiver;
 
 use crate::shell::{self, workspace_root};
 use client::Client;
+use dcmrecv_e2e::receiver::target_dir;
 
 const STORESCP_CFG: &str = "/etc/dcmtk/storescp.cfg";
 
@@ -356,12 +357,6 @@ fn report(rows: &[Row]) -> String {
     s
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
 /// Entry point of `cargo xtask conformance [--full] [--ours PATH]`.
 #[expect(clippy::print_stdout, reason = "the report is the command's output")]
 pub(crate) fn main(argv: &[String]) -> Result<(), String> {
@@ -377,17 +372,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             other => return Err(format!("conformance: unknown argument `{other}`")),
         }
     }
-    let ours_bin = match &options.ours {
-        Some(p) => p.clone(),
-        None => {
-            shell::run(
-                "cargo",
-                &["build", "--release", "--locked", "-p", "dcmrecv"],
-                &[],
-            )?;
-            target_dir().join("release").join("dcmrecv")
-        }
-    };
+    let ours_bin = shell::ours_release(options.ours.as_ref())?;
     let theirs = Receiver::dcmtk();
     let ours = Receiver::ours_at(ours_bin);
     let allow_path = workspace_root().join("xtask/conformance/allowlist.txt");

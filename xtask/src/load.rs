@@ -26,13 +26,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             }
         }
     }
-    let ours = match ours {
-        Some(binary) => binary,
-        None => {
-            shell::run("cargo", &["build", "--release", "-p", "dcmrecv"], &[])?;
-            target_dir().join("release").join("dcmrecv")
-        }
-    };
+    let ours = shell::ours_release(ours.as_ref())?;
     let plan = LoadPlan {
         associations: 16,
         objects: 300,

@@ -33,3 +33,21 @@ pub(crate) fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<
         Err(format!("`{shown}` failed ({status})"))
     }
 }
+
+/// Our `dcmrecv` for a measurement: `given` if the user passed `--ours PATH`, else a fresh
+/// `cargo build --release -p dcmrecv`.
+pub(crate) fn ours_release(given: Option<&PathBuf>) -> Result<PathBuf, String> {
+    match given {
+        Some(path) => Ok(path.clone()),
+        None => {
+            run(
+                "cargo",
+                &["build", "--release", "--locked", "-p", "dcmrecv"],
+                &[],
+            )?;
+            Ok(dcmrecv_e2e::receiver::target_dir()
+                .join("release")
+                .join("dcmrecv"))
+        }
+    }
+}
