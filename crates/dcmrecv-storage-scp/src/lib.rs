@@ -87,7 +87,7 @@
 //!   dicom-ul's PDU parser and negotiates itself.
 //! - **Streaming**: data PDVs are sliced out of one reused buffer the size of our maximum PDU
 //!   and handed to the sink; a data set is never assembled here, so memory per association is
-//!   about one PDU whatever the object size.
+//!   about one maximum-size PDU plus a 64 KiB read-ahead, whatever the object size.
 //! - **Concurrency**: one thread per association up to
 //!   [`max_associations`](AcceptorOptions::max_associations) (default 64); beyond that,
 //!   A-ASSOCIATE-RJ (2, 3, 2: local limit exceeded). A slow or silent peer only affects its own
