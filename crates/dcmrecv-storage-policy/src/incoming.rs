@@ -333,6 +333,20 @@ impl TempFile {
         }
         Ok(())
     }
+
+    /// Publishes the file under `path` by renaming it (replacing a file of that name).
+    fn rename_to(&mut self, path: &Path) -> Result<(), StoreError> {
+        std::fs::rename(&self.path, path).map_err(|source| {
+            log_store_error(path, &source);
+            StoreError::Publish {
+                from: self.path.clone(),
+                to: path.to_path_buf(),
+                source,
+            }
+        })?;
+        self.published = true;
+        Ok(())
+    }
 }
 
 impl Drop for TempFile {
@@ -672,15 +686,7 @@ impl IncomingInstance {
                 if replaced {
                     warn!("file already exists, overwriting: {}", path.display());
                 }
-                std::fs::rename(&temp.path, &path).map_err(|source| {
-                    log_store_error(&path, &source);
-                    StoreError::Publish {
-                        from: temp.path.clone(),
-                        to: path.clone(),
-                        source,
-                    }
-                })?;
-                temp.published = true;
+                temp.rename_to(&path)?;
                 (path, replaced)
             }
             None => {
@@ -765,15 +771,7 @@ impl IncomingInstance {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(_) => {
                     // No hard links on this file system: fall back to a plain rename.
-                    std::fs::rename(&temp.path, &path).map_err(|source| {
-                        log_store_error(&path, &source);
-                        StoreError::Publish {
-                            from: temp.path.clone(),
-                            to: path.clone(),
-                            source,
-                        }
-                    })?;
-                    temp.published = true;
+                    temp.rename_to(&path)?;
                     return Ok(path);
                 }
             }
