@@ -186,14 +186,7 @@ fn a_sub_directory_that_cannot_be_created_is_out_of_resources() {
         storage(StorageOptions::new(dir.path()).subdirectories(Subdirectories::SeriesDate));
     std::fs::write(dir.path().join("data"), b"in the way").unwrap();
     let dataset = Synth::ct(UID).encode(EXPLICIT);
-    let (result, logs) = capture_logs(|| {
-        store(
-            &storage,
-            &InstanceMeta::new(CT, UID, EXPLICIT),
-            &dataset,
-            512,
-        )
-    });
+    let (result, logs) = capture_logs(|| store_ct(&storage, UID, &dataset, 512));
     let error = result.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::OutOfResources);
     let sub = dir.path().join("data/2020/01/15");
@@ -218,14 +211,7 @@ fn a_directory_in_place_of_the_file_is_out_of_resources() {
     std::fs::create_dir(dir.path().join(format!("CT.{UID}"))).unwrap();
     std::fs::write(dir.path().join(format!("CT.{UID}/keep")), b"").unwrap();
     let dataset = Synth::ct(UID).encode(EXPLICIT);
-    let (result, logs) = capture_logs(|| {
-        store(
-            &storage,
-            &InstanceMeta::new(CT, UID, EXPLICIT),
-            &dataset,
-            512,
-        )
-    });
+    let (result, logs) = capture_logs(|| store_ct(&storage, UID, &dataset, 512));
     let error = result.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::OutOfResources);
     assert!(
@@ -251,13 +237,7 @@ fn fsync_stores_the_same_file() {
             .naming(Naming::ShortUnique),
     );
     let dataset = Synth::ct(UID).encode(EXPLICIT);
-    let stored = store(
-        &storage,
-        &InstanceMeta::new(CT, UID, EXPLICIT),
-        &dataset,
-        512,
-    )
-    .unwrap();
+    let stored = store_ct(&storage, UID, &dataset, 512).unwrap();
     let file = std::fs::read(stored.path().unwrap()).unwrap();
     assert_eq!(&file[header_len(&file)..], &dataset[..]);
 }

@@ -160,7 +160,7 @@ fn the_data_set_names_the_file_when_the_command_has_no_class() {
 fn an_empty_data_set_cannot_be_understood_in_normal_mode() {
     let dir = tempdir();
     let storage = storage(StorageOptions::new(dir.path()));
-    let error = store(&storage, &InstanceMeta::new(CT, UID, EXPLICIT), &[], 1).unwrap_err();
+    let error = store_ct(&storage, UID, &[], 1).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::CannotUnderstand);
     assert_eq!(error.reason(), "empty data set");
     assert!(tree(dir.path()).is_empty());
@@ -223,14 +223,7 @@ fn malformed_data_sets_are_refused_in_normal_mode_and_kept_in_bit_preserving_mod
     let dataset = Synth::ct(UID).encode(EXPLICIT);
     let truncated = &dataset[..dataset.len() - 5];
     let normal = storage(StorageOptions::new(dir.path()));
-    let (result, logs) = capture_logs(|| {
-        store(
-            &normal,
-            &InstanceMeta::new(CT, UID, EXPLICIT),
-            truncated,
-            50,
-        )
-    });
+    let (result, logs) = capture_logs(|| store_ct(&normal, UID, truncated, 50));
     let error = result.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::CannotUnderstand);
     assert!(
@@ -248,13 +241,7 @@ fn malformed_data_sets_are_refused_in_normal_mode_and_kept_in_bit_preserving_mod
     assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
 
     let bit_preserving = storage(StorageOptions::new(dir.path()).mode(Mode::BitPreserving));
-    let stored = store(
-        &bit_preserving,
-        &InstanceMeta::new(CT, UID, EXPLICIT),
-        truncated,
-        50,
-    )
-    .unwrap();
+    let stored = store_ct(&bit_preserving, UID, truncated, 50).unwrap();
     let file = std::fs::read(stored.path().unwrap()).unwrap();
     assert_eq!(&file[header_len(&file)..], truncated);
 }
@@ -325,7 +312,7 @@ fn hold_back_is_bounded_and_past_the_bound_the_uids_count_as_absent() {
         PrimitiveValue::from("ISO_IR 100 ".repeat(4).trim_end()),
     ));
     let dataset = encode(&obj, EXPLICIT);
-    let stored = store(&storage, &InstanceMeta::new(CT, UID, EXPLICIT), &dataset, 8).unwrap();
+    let stored = store_ct(&storage, UID, &dataset, 8).unwrap();
     assert_eq!(stored.path().unwrap(), dir.path().join(format!("CT.{UID}")));
     let file = std::fs::read(stored.path().unwrap()).unwrap();
     assert_eq!(&file[header_len(&file)..], &dataset[..]);
@@ -380,13 +367,7 @@ fn normal_mode_keeps_explicit_lengths_and_wrong_group_lengths() {
         .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
         .unwrap();
     dataset.splice(pixel_at..pixel_at, sequence.iter().copied());
-    let stored = store(
-        &storage,
-        &InstanceMeta::new(CT, UID, EXPLICIT),
-        &dataset,
-        100,
-    )
-    .unwrap();
+    let stored = store_ct(&storage, UID, &dataset, 100).unwrap();
     let file = std::fs::read(stored.path().unwrap()).unwrap();
     let stored_dataset = &file[header_len(&file)..];
     assert_eq!(stored_dataset, &dataset[..]);
@@ -515,14 +496,7 @@ fn ignore_mode_receives_checks_and_stores_nothing() {
             .subdirectories(Subdirectories::SeriesDate),
     );
     let dataset = Synth::ct(UID).encode(EXPLICIT);
-    let (stored, logs) = capture_logs(|| {
-        store(
-            &storage,
-            &InstanceMeta::new(CT, UID, EXPLICIT),
-            &dataset,
-            99,
-        )
-    });
+    let (stored, logs) = capture_logs(|| store_ct(&storage, UID, &dataset, 99));
     let stored = stored.unwrap();
     assert_eq!(stored.path(), None);
     assert_eq!(stored.dataset_len(), dataset.len() as u64);
@@ -537,13 +511,7 @@ fn ignore_mode_receives_checks_and_stores_nothing() {
             .is_none()
     );
     // A data set that cannot be decoded is not (DCMTK aborts the association; we refuse it).
-    let error = store(
-        &storage,
-        &InstanceMeta::new(CT, UID, EXPLICIT),
-        &dataset[..10],
-        99,
-    )
-    .unwrap_err();
+    let error = store_ct(&storage, UID, &dataset[..10], 99).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::CannotUnderstand);
     assert!(tree(dir.path()).is_empty());
 }

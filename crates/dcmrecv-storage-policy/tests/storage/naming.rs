@@ -24,14 +24,14 @@ fn default_names_with_and_without_extension() {
     let dir = tempdir();
     let dataset = Synth::ct(UID).encode(EXPLICIT);
     let plain = storage(StorageOptions::new(dir.path()));
-    let stored = store(&plain, &InstanceMeta::new(CT, UID, EXPLICIT), &dataset, 512).unwrap();
+    let stored = store_ct(&plain, UID, &dataset, 512).unwrap();
     assert_eq!(name_of(stored.path().unwrap()), format!("CT.{UID}"));
     let dcm = storage(StorageOptions::new(dir.path()).extension(".dcm"));
-    let stored = store(&dcm, &InstanceMeta::new(CT, UID, EXPLICIT), &dataset, 512).unwrap();
+    let stored = store_ct(&dcm, UID, &dataset, 512).unwrap();
     assert_eq!(name_of(stored.path().unwrap()), format!("CT.{UID}.dcm"));
     // Debian's DCMTK turns a slash in the extension into an underscore.
     let slash = storage(StorageOptions::new(dir.path()).extension("/x.dcm"));
-    let stored = store(&slash, &InstanceMeta::new(CT, UID, EXPLICIT), &dataset, 512).unwrap();
+    let stored = store_ct(&slash, UID, &dataset, 512).unwrap();
     assert_eq!(name_of(stored.path().unwrap()), format!("CT.{UID}_x.dcm"));
     // A private class is UNKNOWN.
     let stored = store(
@@ -49,13 +49,7 @@ fn unique_uid_names() {
     let dir = tempdir();
     let storage = storage(StorageOptions::new(dir.path()).naming(Naming::UniqueUid));
     let dataset = Synth::ct(UID).encode(EXPLICIT);
-    let a = store(
-        &storage,
-        &InstanceMeta::new(CT, UID, EXPLICIT),
-        &dataset,
-        512,
-    )
-    .unwrap();
+    let a = store_ct(&storage, UID, &dataset, 512).unwrap();
     let b = store(
         &storage,
         &InstanceMeta::new(MR, UID, EXPLICIT),
@@ -168,13 +162,7 @@ fn system_time_names() {
     );
     let dataset = Synth::ct(UID).encode(EXPLICIT);
     let before = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
-    let stored = store(
-        &storage,
-        &InstanceMeta::new(CT, UID, EXPLICIT),
-        &dataset,
-        512,
-    )
-    .unwrap();
+    let stored = store_ct(&storage, UID, &dataset, 512).unwrap();
     let after = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
     let name = name_of(stored.path().unwrap());
     let (time, rest) = name.split_once('.').unwrap();
@@ -237,13 +225,7 @@ fn series_date_subdirectories() {
         dicom_core::PrimitiveValue::from("20200115"),
     ));
     let dataset = encode(&obj, EXPLICIT);
-    let stored = store(
-        &storage,
-        &InstanceMeta::new(CT, UID, EXPLICIT),
-        &dataset,
-        100,
-    )
-    .unwrap();
+    let stored = store_ct(&storage, UID, &dataset, 100).unwrap();
     assert_eq!(
         stored.path().unwrap(),
         dir.path()
@@ -259,14 +241,7 @@ fn output_directory_spellings_show_in_paths() {
     let with_slashes = format!("{}//", dir.path().display());
     let storage = storage(StorageOptions::new(&with_slashes));
     assert_eq!(storage.output_directory(), dir.path());
-    let (stored, logs) = capture_logs(|| {
-        store(
-            &storage,
-            &InstanceMeta::new(CT, UID, EXPLICIT),
-            &dataset,
-            512,
-        )
-    });
+    let (stored, logs) = capture_logs(|| store_ct(&storage, UID, &dataset, 512));
     let expected = format!("{}/CT.{UID}", dir.path().display());
     assert_eq!(
         stored.unwrap().path().unwrap().display().to_string(),

@@ -137,6 +137,16 @@ pub(crate) fn store(
     incoming.finish()
 }
 
+/// Stores `bytes` as the CT instance `uid` in Explicit VR Little Endian, `chunk` bytes per write.
+pub(crate) fn store_ct(
+    storage: &Storage,
+    uid: &str,
+    bytes: &[u8],
+    chunk: usize,
+) -> Result<Stored, StoreError> {
+    store(storage, &InstanceMeta::new(CT, uid, EXPLICIT), bytes, chunk)
+}
+
 /// Every file and directory below `dir`, relative, sorted; directories end with `/`.
 pub(crate) fn tree(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
