@@ -1,15 +1,18 @@
 //! The log of the built `dcmrecv` next to the real dcmrecv's for the same associations (spec
-//! §5.3): `-v` lines, `+v` negotiation dumps, our per-association summary line and
-//! `--log-format json`.
+//! §5.3): `-v` lines, `+v` negotiation dumps, `-d` DIMSE message dumps, unrecognised PDU
+//! types, our per-association summary line and `--log-format json`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dcmrecv_e2e::clients::{assert_success, echoscu, storescu};
+use dcmrecv_e2e::clients::{assert_success, echoscu, stderr, storescu};
 use dcmrecv_e2e::compare::read_meta;
 use dcmrecv_e2e::objects::write_large_object;
 use dcmrecv_e2e::peers::pydicom_file;
+use dcmrecv_e2e::raw::{CT, Client, pdu};
 use dcmrecv_e2e::receiver::{Receiver, Running};
+
+use crate::support::{PC_CT, associate, receivers};
 
 const WAIT: Duration = Duration::from_secs(20);
 const CT_SMALL_UID: &str = "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322";
@@ -253,4 +256,200 @@ fn summary_line_and_json_lines() {
         "{}",
         message(aborted)
     );
+}
+
+/// Starts `receiver` with `args`, then: one storescu association (CT_small stored; MR_small
+/// refused with 0xA700, a directory having its name), one echoscu association, and a raw
+/// association that sends an empty data set (0xC000). Returns the log, output directory masked.
+fn debug_transcript(receiver: &Receiver, args: &[&str]) -> Vec<String> {
+    let od = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(od.path().join(format!("MR.{MR_SMALL_UID}"))).expect("mkdir");
+    let running = receiver.start(args, od.path()).expect("start receiver");
+    let marker = end_marker(receiver);
+    let out = storescu(
+        running.port,
+        &[],
+        &[pydicom_file("CT_small.dcm"), pydicom_file("MR_small.dcm")],
+    );
+    assert_eq!(
+        dcmrecv_e2e::clients::store_responses(&stderr(&out)),
+        ["Success", "Refused: OutOfResources"],
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        running.guard.wait_for_log_count(marker, 1, WAIT),
+        "{}",
+        running.guard.stderr()
+    );
+    assert_success(&echoscu(running.port, &[]), "echoscu");
+    assert!(
+        running.guard.wait_for_log_count(marker, 2, WAIT),
+        "{}",
+        running.guard.stderr()
+    );
+    let mut client = associate(running.port, "RAWSCU");
+    let status = client.store(PC_CT, 5, CT, "1.2.826.0.1.3680043.10.1145.15.5", &[]);
+    assert_eq!(status, Some(0xC000), "{}: empty data set", receiver.name);
+    client.release();
+    assert!(
+        running.guard.wait_for_log_count(marker, 3, WAIT),
+        "{}",
+        running.guard.stderr()
+    );
+    let log = running.guard.stderr();
+    drop(running);
+    log.replace(&od.path().display().to_string(), "<od>")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+const MR_SMALL_UID: &str = "1.3.6.1.4.1.5962.1.1.4.1.1.20040826185059.5457";
+
+/// The DEBUG lines next to the DIMSE dumps that we print as DCMTK does.
+const DEBUG_LINES_WE_MATCH: [&str; 4] = [
+    "D: Received dataset on presentation context ",
+    "D: checking and processing C-STORE request",
+    "D: generated filename for received object: ",
+    "D: C-ECHO Response successfully sent",
+];
+
+/// What of a `-d` log both receivers print: every line above DEBUG, the DIMSE message dumps,
+/// and [`DEBUG_LINES_WE_MATCH`]. Left out are the A-ASSOCIATE dumps (compared, but for our
+/// identity, by `verbose_pc_dumps_are_dcmrecvs_but_for_our_implementation_identity`) and DCMTK's
+/// internal DEBUG lines (PDU hex dumps, `DcmDataset::read()`, `DcmFileFormat::...`, network
+/// timeouts), which have no counterpart in ours.
+fn dimse_view(lines: Vec<String>) -> Vec<String> {
+    let mut in_dump = false;
+    lines
+        .into_iter()
+        .filter(|line| {
+            if line.ends_with(" DIMSE MESSAGE ====================") {
+                in_dump = true;
+            }
+            let keep = in_dump
+                || !line.starts_with("D: ")
+                || DEBUG_LINES_WE_MATCH.iter().any(|p| line.starts_with(p));
+            if line == "D: ======================= END DIMSE MESSAGE =======================" {
+                in_dump = false;
+            }
+            keep
+        })
+        .collect()
+}
+
+// See: issue 15, item 5 ("`-d` prints DCMTK's INCOMING/OUTGOING DIMSE MESSAGE blocks").
+#[test]
+fn debug_dimse_dumps_are_dcmrecvs() {
+    let args = ["-d", "-xf", "/etc/dcmtk/storescp.cfg", "Default"];
+    let mut theirs = dimse_view(debug_transcript(&Receiver::dcmtk(), &args));
+    let mut ours = dimse_view(without_summaries(
+        debug_transcript(&Receiver::ours(), &args),
+        &[
+            "I: association finished (released): 1 objects (1 failed), ",
+            "I: association finished (released): 0 objects (0 failed), ",
+            "I: association finished (released): 0 objects (1 failed), ",
+        ],
+    ));
+    // Not about the dumps: we warn about the empty data set (DCMTK answers 0xC000 without a
+    // word), and our acceptor answers it without handing it to the storage policy, so DCMTK's
+    // last "checking and processing" line has no counterpart.
+    let warning = ours
+        .iter()
+        .position(|l| l == "W: received an empty data set");
+    ours.remove(warning.expect("our warning about the empty data set"));
+    let checking = theirs
+        .iter()
+        .rposition(|l| l == "D: checking and processing C-STORE request");
+    theirs.remove(checking.expect("DCMTK checks the empty data set"));
+    for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        assert_eq!(
+            a,
+            b,
+            "line {}\nours:\n{ours:#?}\ntheirs:\n{theirs:#?}",
+            i + 1
+        );
+    }
+    assert_eq!(ours.len(), theirs.len(), "{ours:#?}\n{theirs:#?}");
+    // The comparison is not vacuous: four dumps of requests, three of responses, each status,
+    // and at DEBUG DCMTK's INFO lines without the message ID and status.
+    let count = |needle: &str| theirs.iter().filter(|l| *l == needle).count();
+    assert_eq!(
+        count("D: ===================== INCOMING DIMSE MESSAGE ===================="),
+        4
+    );
+    assert_eq!(
+        count("D: ===================== OUTGOING DIMSE MESSAGE ===================="),
+        3
+    );
+    for status in [
+        "0x0000: Success",
+        "0xa700: Refused: Out of resources",
+        "0xc000: Error: Cannot understand",
+    ] {
+        assert_eq!(
+            count(&format!("D: DIMSE Status                  : {status}")),
+            1,
+            "{status}"
+        );
+    }
+    assert_eq!(count("D: Message Type                  : C-ECHO RQ"), 1);
+    assert_eq!(
+        count("D: Affected SOP Class UID        : CTImageStorage"),
+        4,
+        "{theirs:#?}"
+    );
+    assert_eq!(count("I: Received C-STORE Request"), 3);
+    assert_eq!(count("I: Sending C-STORE Response"), 3);
+    assert_eq!(count("I: Sending C-ECHO Response"), 1);
+    assert!(!theirs.iter().any(|l| l.contains("(MsgID")), "{theirs:#?}");
+}
+
+// See: issue 15, item 5 ("an unrecognised PDU type is logged in hex as DCMTK does").
+#[test]
+fn unrecognised_pdu_types_are_logged_in_hex() {
+    for receiver in receivers() {
+        let od = tempfile::tempdir().expect("tempdir");
+        let running = receiver.start_local(
+            &["-d", "-xf", "/etc/dcmtk/storescp.cfg", "Default"],
+            od.path(),
+        );
+        // Before an association: DCMTK closes the connection without an answer.
+        let mut client = Client::local(running.port);
+        client.send(&pdu(0x47, &[0; 4]));
+        let (_, ended) = client.wait_for_end(WAIT);
+        assert!(ended.is_some(), "{}", receiver.name);
+        let line = "E: Could not receive association request: Unrecognized PDU type: 47\n";
+        assert!(
+            running.guard.wait_for_log(line, WAIT),
+            "{}: {}",
+            receiver.name,
+            running.guard.stderr()
+        );
+        // On an established association: an A-ABORT, and DCMTK's condition chain at DEBUG.
+        let mut client = associate(running.port, "RAWSCU");
+        client.send(&pdu(0x47, &[0; 4]));
+        client.expect_abort();
+        let lines = "D: DIMSE Error, detail (if available): 0006:020d DIMSE Failed to receive message\n\
+                     D: 0006:020c DIMSE Read PDV failed\n\
+                     D: 0006:0321 Unrecognized PDU type: 47\n";
+        assert!(
+            running.guard.wait_for_log(lines, WAIT),
+            "{}: {}",
+            receiver.name,
+            running.guard.stderr()
+        );
+        // Single-digit types are padded with a space (DCMTK's `%2x`).
+        let mut client = Client::local(running.port);
+        client.send(&pdu(0x0b, &[0; 4]));
+        let _ = client.wait_for_end(WAIT);
+        let line = "E: Could not receive association request: Unrecognized PDU type:  b\n";
+        assert!(
+            running.guard.wait_for_log(line, WAIT),
+            "{}: {}",
+            receiver.name,
+            running.guard.stderr()
+        );
+    }
 }

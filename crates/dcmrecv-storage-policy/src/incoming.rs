@@ -552,6 +552,10 @@ impl IncomingInstance {
         if let Some(scanner) = open.scanner.as_mut() {
             scanner.finish().map_err(|e| malformed(&e))?;
         }
+        if options.mode == Mode::Normal {
+            // DCMTK's DcmStorageSCP::checkAndProcessSTORERequest, once the data set is decoded.
+            debug!("checking and processing C-STORE request");
+        }
         let parsed_empty = open.scanner.as_ref().is_some_and(|s| s.parsed_len() == 0);
         if options.mode == Mode::Normal && (self.received == 0 || parsed_empty) {
             warn!("received data set is empty, not storing it");
@@ -682,7 +686,8 @@ impl IncomingInstance {
                 let path = directory.join(name);
                 debug!("generated filename for received object: {}", path.display());
                 temp.complete(options.fsync, &path)?;
-                let replaced = std::fs::symlink_metadata(&path).is_ok();
+                // DCMTK's OFStandard::fileExists: a directory of that name is not a file.
+                let replaced = std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir());
                 if replaced {
                     warn!("file already exists, overwriting: {}", path.display());
                 }

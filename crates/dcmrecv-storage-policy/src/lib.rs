@@ -80,8 +80,9 @@
 //!   `file already exists, overwriting: <path>` (warn), `cannot store received object: <path>:
 //!   <OS reason>`, `cannot create directory for received object: <dir>: Cannot create directory:
 //!   <OS reason>`, `cannot generate directory or file name for received object: Invalid SOP
-//!   Class UID` (error), `generated filename for received object: <path>` and `received dataset
-//!   is not stored since the storage mode is set to 'ignore'` (debug). Paths are shaped as DCMTK
+//!   Class UID` (error), `checking and processing C-STORE request` (normal mode),
+//!   `generated filename for received object: <path>` and `received dataset is not stored since
+//!   the storage mode is set to 'ignore'` (debug). Paths are shaped as DCMTK
 //!   prints them (`./CT...`, `sub/CT...`).
 //!
 //! # Safety of paths

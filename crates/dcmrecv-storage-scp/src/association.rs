@@ -16,6 +16,7 @@ use dicom_ul::pdu::{
 use tracing::{Level, Span, debug, debug_span, error, field, info, info_span, warn};
 
 use crate::command::{self, Command, Response, field as command_field};
+use crate::dimse_dump;
 use crate::dump::{self, Kind, Ours, PeerItems};
 use crate::negotiate::{self, Outcome, PcResult, clean_uid};
 use crate::options::AcceptorOptions;
@@ -155,7 +156,8 @@ fn receive_request<S: Transport>(
             return None;
         }
         other => {
-            error!("Could not receive association request: Unrecognized PDU type: {other:2}");
+            // DCMTK's `%2x`: hexadecimal, padded to two columns with a space.
+            error!("Could not receive association request: Unrecognized PDU type: {other:2x}");
             conn.stream.close();
             return None;
         }
@@ -554,6 +556,10 @@ struct Transfer {
     message_id: u16,
     sop_class_uid: String,
     sop_instance_uid: String,
+    /// Priority and move originator, for the DIMSE dump.
+    priority: u16,
+    move_originator_ae_title: Option<String>,
+    move_originator_message_id: Option<u16>,
     sink: Option<Box<dyn StoreSink>>,
     /// The status to answer with when the sink was refused or failed.
     failure: Option<StoreStatus>,
@@ -562,6 +568,22 @@ struct Transfer {
 }
 
 impl Transfer {
+    /// DCMTK's dump of the C-STORE-RQ this transfer answers (at DEBUG).
+    fn dump_request(&self, names: Option<crate::options::UidNames>) {
+        if tracing::enabled!(Level::DEBUG) {
+            let rq = dimse_dump::StoreRq {
+                presentation_context_id: self.pc,
+                message_id: self.message_id,
+                sop_class_uid: &self.sop_class_uid,
+                sop_instance_uid: &self.sop_instance_uid,
+                priority: self.priority,
+                move_originator_ae_title: self.move_originator_ae_title.as_deref(),
+                move_originator_message_id: self.move_originator_message_id,
+            };
+            debug!("{}", dimse_dump::c_store_rq(&rq, names));
+        }
+    }
+
     fn abort_sink(&mut self) {
         if let Some(sink) = self.sink.take() {
             sink.abort();
@@ -664,9 +686,15 @@ fn serve<S: Transport>(
                 break End::PeerAborted;
             }
             other => {
+                if !(pdu_type::ASSOCIATE_RQ..=pdu_type::ABORT).contains(&other) {
+                    // DCMTK's condition chain for a PDU type PS3.8 does not define.
+                    debug!(
+                        "DIMSE Error, detail (if available): 0006:020d DIMSE Failed to receive message\n0006:020c DIMSE Read PDV failed\n0006:0321 Unrecognized PDU type: {other:2x}"
+                    );
+                }
                 warn!(
                     pdu_type = other,
-                    "unexpected PDU type on an established association: aborting"
+                    "unexpected PDU type 0x{other:02x} on an established association: aborting"
                 );
                 break End::Abort;
             }
@@ -775,6 +803,7 @@ impl Dimse<'_> {
     /// Drops a C-STORE that will not complete: its sink is aborted and no response is sent.
     fn abandon(&mut self, why: &str) {
         if let State::DataSet(transfer) = &mut self.state {
+            transfer.dump_request(self.ctx.options.uid_names);
             error!(
                 "Unable to receive C-STORE dataset on presentation context {}",
                 transfer.pc
@@ -909,7 +938,17 @@ impl Dimse<'_> {
             );
             return Err(Stop::Abort);
         }
-        info!("Received C-ECHO Request (MsgID {message_id})");
+        // DCMTK's DcmSCP shows the message ID in the INFO line, or at DEBUG the whole message.
+        let dumps = tracing::enabled!(Level::DEBUG);
+        if dumps {
+            info!("Received C-ECHO Request");
+            debug!(
+                "{}",
+                dimse_dump::c_echo_rq(pc, message_id, command.has_data_set())
+            );
+        } else {
+            info!("Received C-ECHO Request (MsgID {message_id})");
+        }
         let response = Response {
             command_field: command_field::C_ECHO_RSP,
             message_id_being_responded_to: message_id,
@@ -918,8 +957,13 @@ impl Dimse<'_> {
             error_comment: None,
             affected_sop_instance_uid: None,
         };
-        info!("Sending C-ECHO Response (Success)");
+        if dumps {
+            info!("Sending C-ECHO Response");
+        } else {
+            info!("Sending C-ECHO Response (Success)");
+        }
         self.send(stream, pc, &response)?;
+        debug!("C-ECHO Response successfully sent");
         Ok(State::Idle)
     }
 
@@ -951,7 +995,12 @@ impl Dimse<'_> {
             );
             return Err(Stop::Abort);
         }
-        info!("Received C-STORE Request (MsgID {message_id})");
+        if tracing::enabled!(Level::DEBUG) {
+            // The message itself is dumped once its data set has arrived, as DCMTK does.
+            info!("Received C-STORE Request");
+        } else {
+            info!("Received C-STORE Request (MsgID {message_id})");
+        }
         let Some(context) = self.context(pc) else {
             // Checked when the first command fragment arrived.
             return Err(Stop::Abort);
@@ -985,6 +1034,9 @@ impl Dimse<'_> {
             message_id,
             sop_class_uid: request.sop_class_uid,
             sop_instance_uid: request.sop_instance_uid,
+            priority: request.priority,
+            move_originator_ae_title: request.move_originator_ae_title,
+            move_originator_message_id: request.move_originator_message_id,
             sink,
             failure,
             bytes: 0,
@@ -1017,6 +1069,8 @@ impl Dimse<'_> {
         if !is_last {
             return Ok(State::DataSet(transfer));
         }
+        debug!("Received dataset on presentation context {}", transfer.pc);
+        transfer.dump_request(self.ctx.options.uid_names);
         let status = if transfer.bytes == 0 {
             warn!("received an empty data set");
             transfer.abort_sink();
@@ -1043,7 +1097,22 @@ impl Dimse<'_> {
             error_comment: comment.as_deref(),
             affected_sop_instance_uid: Some(&transfer.sop_instance_uid),
         };
-        info!("Sending C-STORE Response ({})", status.display_name());
+        if tracing::enabled!(Level::DEBUG) {
+            info!("Sending C-STORE Response");
+            let rsp = dimse_dump::StoreRsp {
+                presentation_context_id: transfer.pc,
+                message_id_being_responded_to: transfer.message_id,
+                sop_class_uid: &transfer.sop_class_uid,
+                sop_instance_uid: &transfer.sop_instance_uid,
+                status: status.code(),
+            };
+            debug!(
+                "{}",
+                dimse_dump::c_store_rsp(&rsp, self.ctx.options.uid_names)
+            );
+        } else {
+            info!("Sending C-STORE Response ({})", status.display_name());
+        }
         self.send(stream, transfer.pc, &response)?;
         Ok(State::Idle)
     }

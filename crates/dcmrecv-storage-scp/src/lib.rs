@@ -120,7 +120,13 @@
 //! `Received Association Release Request`, `Received Association Abort Request`,
 //! `cannot handle this kind of DIMSE command (0x0020), we are a Storage SCP only`.
 //! The A-ASSOCIATE-RQ/AC/RJ dumps are one event each with a multi-line message, at DEBUG, or
-//! at INFO with [`verbose_pc`](AcceptorOptions::verbose_pc). Every established association
+//! at INFO with [`verbose_pc`](AcceptorOptions::verbose_pc). As in DCMTK's `DcmSCP`, when
+//! DEBUG is enabled the DIMSE messages are dumped instead of summarised: `Received C-STORE
+//! Request` and `Sending C-STORE Response` lose their `(MsgID <n>)` and `(<status>)`, and DEBUG
+//! events carry DCMTK's `INCOMING DIMSE MESSAGE` (C-ECHO-RQ, C-STORE-RQ once its data set has
+//! arrived) and `OUTGOING DIMSE MESSAGE` (C-STORE-RSP, with `DIMSE Status: 0x0000: Success`)
+//! blocks. A PDU type PS3.8 does not define is logged in hexadecimal, as DCMTK does
+//! (`Unrecognized PDU type: 47`). Every established association
 //! ends with one INFO event `association finished (<end>): <n> objects (<f> failed), <MB> MB in
 //! <s> s (<MB/s> MB/s)`, also carrying the structured fields `objects`, `failed`,
 //! `bytes` (data set bytes), `seconds` and `end` (`released`, `peer aborted`, `aborted`, `timed
@@ -140,6 +146,7 @@
 mod access;
 mod association;
 mod command;
+mod dimse_dump;
 mod dump;
 #[doc(hidden)]
 pub mod fuzzing;

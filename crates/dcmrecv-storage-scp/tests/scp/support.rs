@@ -106,6 +106,41 @@ pub(crate) fn assert_logged(needle: &str, text: &str) {
     );
 }
 
+/// Asserts that some log line has `needle` and ends with `text` (so that `Received C-STORE
+/// Request` does not match `Received C-STORE Request (MsgID 1)`), waiting a little for it.
+#[track_caller]
+pub(crate) fn assert_logged_line(needle: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if log_lines(needle).iter().any(|l| l.ends_with(text)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!(
+        "no log line with {needle:?} ending with {text:?}; lines:\n{}",
+        log_lines(needle).join("\n")
+    );
+}
+
+/// Asserts that the recorded log holds `text`, which may span lines (the lines of a
+/// multi-line event after the first do not show the association span), waiting a little.
+#[track_caller]
+pub(crate) fn assert_logged_text(text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let logs = || {
+        String::from_utf8_lossy(&LOGS.get().expect("init_logs() first").lock().unwrap())
+            .into_owned()
+    };
+    while Instant::now() < deadline {
+        if logs().contains(text) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the log does not hold {text:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sink
 
