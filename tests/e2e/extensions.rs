@@ -431,3 +431,113 @@ fn fsync_stores_and_flushes_each_file_and_its_directory() {
         );
     }
 }
+
+/// Compressed objects `dcmsend` offers in their own syntax first, then uncompressed (its
+/// default `--decompress-lossless`): RLE, JPEG-LS lossless and deflated files from pydicom, and
+/// a lossless JPEG (process 14, selection value 1) made from `CT_small.dcm` with DCMTK's
+/// `dcmcjpeg` at test time. Returns (file, its transfer syntax).
+fn compressed_objects(dir: &Path) -> Vec<(std::path::PathBuf, &'static str)> {
+    let jpeg = dir.join("CT_small_jpeg_lossless.dcm");
+    let out = dcmrecv_e2e::clients::run({
+        let mut cmd = Command::new(dcmrecv_e2e::peers::dcmtk("dcmcjpeg"));
+        cmd.arg(pydicom_file("CT_small.dcm")).arg(&jpeg);
+        cmd
+    });
+    assert_success(&out, "dcmcjpeg");
+    let objects = vec![
+        (pydicom_file("MR_small_RLE.dcm"), "1.2.840.10008.1.2.5"),
+        (jpeg, "1.2.840.10008.1.2.4.70"),
+        (
+            pydicom_file("MR_small_jpeg_ls_lossless.dcm"),
+            "1.2.840.10008.1.2.4.80",
+        ),
+        (pydicom_file("image_dfl.dcm"), "1.2.840.10008.1.2.1.99"),
+    ];
+    for (path, ts) in &objects {
+        assert_eq!(transfer_syntax(path), *ts, "{}", path.display());
+    }
+    objects
+}
+
+/// Sends each file with `dcmsend` on its own to `receiver` (started with `args`) and returns
+/// the file it stored for each (moved out of the output directory, since some of the objects
+/// share a SOP Instance UID).
+fn stored_one_by_one(
+    receiver: &Receiver,
+    args: &[&str],
+    files: &[&Path],
+    keep: &Path,
+) -> Vec<std::path::PathBuf> {
+    let od = keep.join(format!("od-{}", receiver.name));
+    let running = receiver.start(args, &od).expect("start receiver");
+    let mut stored = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let out = dcmsend(running.port, &[], &[file]);
+        assert_success(&out, "dcmsend");
+        let names: Vec<_> = std::fs::read_dir(&od)
+            .expect("read od")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(names.len(), 1, "{}: {names:?}", receiver.name);
+        let kept = keep.join(format!("{}-{i}.dcm", receiver.name));
+        std::fs::rename(&names[0], &kept).expect("move the stored file");
+        stored.push(kept);
+    }
+    stored
+}
+
+/// SHA-256 of each file's Pixel Data value as pydicom reads it (the encapsulated fragments as
+/// they are, or the inflated bytes of a deflated data set).
+fn pixel_data_digests(files: &[&Path]) -> Vec<String> {
+    let list: Vec<String> = files
+        .iter()
+        .map(|f| format!("{:?}", f.display().to_string()))
+        .collect();
+    let script = format!(
+        "import hashlib, pydicom\n\
+         for f in [{}]:\n    print(hashlib.sha256(pydicom.dcmread(f).PixelData).hexdigest())",
+        list.join(", ")
+    );
+    python_output(&script).lines().map(str::to_string).collect()
+}
+
+// See: issue 15, item 5 ("+xa keeps what the sender proposes first among the syntaxes it offers
+// for a context").
+#[test]
+fn accept_all_keeps_the_senders_syntax_and_profiles_keep_dcmtks_order() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let objects = compressed_objects(work.path());
+    let files: Vec<&Path> = objects.iter().map(|(p, _)| p.as_path()).collect();
+
+    // +xa: stored in the syntax it was sent in, pixel data byte for byte.
+    let stored = stored_one_by_one(&Receiver::ours(), &["+xa"], &files, work.path());
+    for ((sent, ts), kept) in objects.iter().zip(&stored) {
+        assert_eq!(
+            transfer_syntax(kept),
+            *ts,
+            "{} was converted by dcmsend",
+            sent.display()
+        );
+    }
+    // (dcmsend re-encodes the rest of the data set, dropping group lengths, so only the pixel
+    // data is compared.)
+    let stored_refs: Vec<&Path> = stored.iter().map(|p| p.as_path()).collect();
+    assert_eq!(pixel_data_digests(&stored_refs), pixel_data_digests(&files));
+
+    // -xf keeps DCMTK's acceptor preference: the same syntax as the real dcmrecv stores with the
+    // same profile, which for these is Explicit VR Little Endian (dcmsend decompresses).
+    let cfg = dcmrecv_e2e::peers::workspace_root().join("etc/dcmrecv.cfg");
+    let cfg = cfg.to_str().expect("a UTF-8 path");
+    let args = ["-xf", cfg, "Default"];
+    let theirs = stored_one_by_one(&Receiver::dcmtk(), &args, &files, work.path());
+    let ours = stored_one_by_one(&Receiver::ours(), &args, &files, work.path());
+    for ((sent, _), (t, o)) in objects.iter().zip(theirs.iter().zip(&ours)) {
+        assert_eq!(
+            transfer_syntax(t),
+            "1.2.840.10008.1.2.1",
+            "{}",
+            sent.display()
+        );
+        assert_eq!(transfer_syntax(o), transfer_syntax(t), "{}", sent.display());
+    }
+}

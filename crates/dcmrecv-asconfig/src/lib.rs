@@ -83,5 +83,8 @@ mod uid_names;
 
 pub use error::{Error, Location, ParseReason};
 pub use file::{AsconfigFile, load_scp_profile};
-pub use profile::{ExtendedNegotiation, PresentationContext, Profile, Role, RoleSelection};
+pub use profile::{
+    ExtendedNegotiation, PresentationContext, Profile, Role, RoleSelection,
+    TransferSyntaxPreference,
+};
 pub use uid::{name_for_uid, uid_for_name};

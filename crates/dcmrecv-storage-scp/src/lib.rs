@@ -79,7 +79,8 @@
 //!
 //! - **DCMTK's negotiation** (spec §2.5 of the project, DCMTK's `asconfig.txt`): each proposed
 //!   presentation context is decided on its own, in request order; the *profile's*
-//!   transfer-syntax order wins; results 0, 2, 3 and 4 as DCMTK gives them, including its
+//!   transfer-syntax order wins (unless the profile says
+//!   [`TransferSyntaxPreference::Requestor`](dcmrecv_asconfig::TransferSyntaxPreference)); results 0, 2, 3 and 4 as DCMTK gives them, including its
 //!   SCP/SCU role-selection behaviour; extended negotiation from the profile; A-ASSOCIATE-RJ
 //!   (1, 1, 1) when nothing is acceptable; protocol-version (1, 2, 2) and application-context
 //!   (2, 1, 2) checks. dicom-ul's `ServerAssociationOptions` cannot express this (one global

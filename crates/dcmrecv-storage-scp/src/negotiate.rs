@@ -5,8 +5,12 @@
 //! `ServerAssociationOptions` takes one global transfer syntax list and picks the *requestor's*
 //! preferred syntax; a DCMTK profile lists transfer syntaxes per abstract syntax and the
 //! *acceptor's* order wins. So we read the A-ASSOCIATE-RQ with dicom-ul's PDU parser and decide
-//! every context here.
+//! every context here. A profile built in code may ask for the requestor's order instead
+//! ([`TransferSyntaxPreference::Requestor`], what `dcmrecv +xa` uses), still per abstract
+//! syntax.
 
+#[cfg(doc)]
+use dcmrecv_asconfig::TransferSyntaxPreference;
 use dcmrecv_asconfig::{Profile, Role};
 use dicom_ul::pdu::{AssociationRQ, UserVariableItem};
 use tracing::{error, warn};
@@ -71,7 +75,8 @@ pub(crate) fn clean_uid(uid: &str) -> &str {
 ///
 /// 1. abstract syntax not in the profile → 3;
 /// 2. the first transfer syntax *in the profile's order* that the requestor proposed anywhere in
-///    its list is accepted; none → 4;
+///    its list is accepted (with [`TransferSyntaxPreference::Requestor`]: the first *in the
+///    requestor's order* that the profile lists); none → 4;
 /// 3. with a role configured for the abstract syntax: no role item proposed and role `SCP` → 2
 ///    (DCMTK's "Default role (i.e. SCU) proposed but only SCP role configured"); otherwise the
 ///    returned role is the intersection of the proposal and the configuration, where a 0/0
@@ -126,11 +131,15 @@ pub(crate) fn negotiate(rq: &AssociationRQ, profile: &Profile) -> Outcome {
             result: PcResult::AbstractSyntaxNotSupported,
             transfer_syntax: IMPLICIT_VR_LE.to_string(),
         };
-        if let Some(ours) = profile.transfer_syntaxes_for(&outcome.abstract_syntax) {
-            let chosen = ours
-                .iter()
-                .find(|t| outcome.proposed_transfer_syntaxes.iter().any(|p| p == *t));
-            match chosen {
+        if profile
+            .transfer_syntaxes_for(&outcome.abstract_syntax)
+            .is_some()
+        {
+            let chosen = profile.choose_transfer_syntax(
+                &outcome.abstract_syntax,
+                &outcome.proposed_transfer_syntaxes,
+            );
+            match chosen.map(str::to_string) {
                 None => outcome.result = PcResult::TransferSyntaxesNotSupported,
                 Some(ts) => match role_decision(proposed_role, configured_role) {
                     RoleDecision::Reject => {
@@ -141,7 +150,7 @@ pub(crate) fn negotiate(rq: &AssociationRQ, profile: &Profile) -> Outcome {
                     }
                     decision => {
                         outcome.result = PcResult::Acceptance;
-                        outcome.transfer_syntax = ts.clone();
+                        outcome.transfer_syntax = ts;
                         if let RoleDecision::Item(scu, scp) = decision {
                             if !scu && !scp {
                                 warn!(
@@ -290,6 +299,33 @@ mod tests {
             &p,
         );
         assert_eq!(results(&o), [(1, PcResult::Acceptance, EXPLICIT)]);
+    }
+
+    #[test]
+    fn requestor_order_wins_when_the_profile_says_so() {
+        use dcmrecv_asconfig::TransferSyntaxPreference;
+        const RLE: &str = "1.2.840.10008.1.2.5";
+        let p = profile(&[(CT, &[EXPLICIT, IMPLICIT_VR_LE, RLE])])
+            .with_transfer_syntax_preference(TransferSyntaxPreference::Requestor);
+        let o = negotiate(
+            &rq(
+                vec![
+                    pc(1, CT, &[RLE, EXPLICIT, IMPLICIT_VR_LE]),
+                    pc(3, CT, &[J2K, IMPLICIT_VR_LE, EXPLICIT]),
+                    pc(5, CT, &[J2K]),
+                ],
+                vec![],
+            ),
+            &p,
+        );
+        assert_eq!(
+            results(&o),
+            [
+                (1, PcResult::Acceptance, RLE),
+                (3, PcResult::Acceptance, IMPLICIT_VR_LE),
+                (5, PcResult::TransferSyntaxesNotSupported, IMPLICIT_VR_LE),
+            ]
+        );
     }
 
     #[test]

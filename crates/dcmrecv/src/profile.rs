@@ -1,7 +1,7 @@
 //! Which association negotiation profile the acceptor uses: DCMTK's Verification-only default,
 //! a profile from an asconfig file (`-xf`), or our embedded accept-everything profile (`+xa`).
 
-use dcmrecv_asconfig::{AsconfigFile, PresentationContext, Profile};
+use dcmrecv_asconfig::{AsconfigFile, PresentationContext, Profile, TransferSyntaxPreference};
 
 use crate::config::ProfileSource;
 
@@ -23,8 +23,14 @@ pub(crate) fn load(source: &ProfileSource) -> Result<Profile, dcmrecv_asconfig::
 
 /// Verification and every storage SOP class we know (the union of the profiles in
 /// `etc/dcmrecv.cfg`, which together cover every storage class of the DICOM dictionary), each
-/// with every transfer syntax those profiles list, in their preference order (uncompressed
-/// first, lossy last). A single profile, so it is not bound by DCMTK's 128-context limit.
+/// with every transfer syntax those profiles list. A single profile, so it is not bound by
+/// DCMTK's 128-context limit.
+///
+/// Unlike an asconfig profile, the *requestor's* order picks a context's transfer syntax: the
+/// first syntax the sender proposes in the context is accepted (every syntax is listed), so an
+/// object is stored in the syntax it is sent in. DCMTK's `dcmsend` proposes a compressed file's
+/// own syntax first and uncompressed ones after it; with the acceptor's order it would get
+/// Explicit VR Little Endian and decompress RLE, lossless JPEG, JPEG-LS and deflated objects.
 pub(crate) fn accept_all() -> Result<Profile, dcmrecv_asconfig::Error> {
     let file = AsconfigFile::parse(SHIPPED_PROFILES.as_bytes(), "etc/dcmrecv.cfg (embedded)")?;
     let mut abstract_syntaxes: Vec<String> = Vec::new();
@@ -42,14 +48,16 @@ pub(crate) fn accept_all() -> Result<Profile, dcmrecv_asconfig::Error> {
             }
         }
     }
-    Ok(abstract_syntaxes
-        .into_iter()
-        .fold(Profile::new("AcceptAll"), |profile, abstract_syntax| {
+    Ok(abstract_syntaxes.into_iter().fold(
+        Profile::new("AcceptAll")
+            .with_transfer_syntax_preference(TransferSyntaxPreference::Requestor),
+        |profile, abstract_syntax| {
             profile.with_presentation_context(PresentationContext {
                 abstract_syntax,
                 transfer_syntaxes: transfer_syntaxes.clone(),
             })
-        }))
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -59,6 +67,11 @@ mod tests {
     #[test]
     fn accept_all_covers_every_shipped_class_with_every_syntax() {
         let profile = accept_all().unwrap();
+        // What the sender proposes first is kept (see `accept_all`).
+        assert_eq!(
+            profile.transfer_syntax_preference(),
+            TransferSyntaxPreference::Requestor
+        );
         let pcs = profile.presentation_contexts();
         assert!(pcs.len() > 200, "only {} classes", pcs.len());
         assert_eq!(pcs[0].abstract_syntax, "1.2.840.10008.1.1");

@@ -251,7 +251,8 @@ options! {
     /// `+xa`: the embedded accept-everything profile.
     AcceptAll = Some("+xa"), "--accept-all", 0, [
         "accept Verification and all storage SOP classes",
-        "with all transfer syntaxes (no file needed)",
+        "with all transfer syntaxes (no file needed),",
+        "keeping the one the sender proposes first",
     ];
     /// `-ba ADDR`.
     BindAddress = Some("-ba"), "--bind-address", 1, [
