@@ -141,25 +141,32 @@ impl GarageCluster {
     }
 
     /// Connects the nodes, lays out the cluster, and creates the bucket and the key, all with
-    /// Garage's CLI run against node 0.
+    /// Garage's CLI run against node 0. Commands that do not depend on each other run at once
+    /// (each waits for RPC round trips, not for CPU).
     fn set_up(&mut self) {
-        let ids: Vec<String> = (0..self.nodes.len())
-            .map(|i| {
-                let out = self.cli(i, &["node", "id", "-q"]);
-                String::from_utf8_lossy(&out.stdout).trim().to_string()
-            })
+        let id_commands: Vec<(usize, Vec<&str>)> = (0..self.nodes.len())
+            .map(|i| (i, vec!["node", "id", "-q"]))
             .collect();
-        for id in &ids[1..] {
-            self.cli(0, &["node", "connect", id]);
-        }
+        let ids: Vec<String> = self
+            .cli_at_once(&id_commands)
+            .iter()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .collect();
+        let connects: Vec<(usize, Vec<&str>)> = ids[1..]
+            .iter()
+            .map(|id| (0, vec!["node", "connect", id.as_str()]))
+            .collect();
+        self.cli_at_once(&connects);
         let mut assign = vec!["layout", "assign", "-z", "dc1", "-c", "1G"];
         // `node id -q` prints `<id>@<address>`; the layout wants the id.
         assign.extend(ids.iter().map(|id| id.split('@').next().unwrap_or(id)));
         self.cli(0, &assign);
         self.cli(0, &["layout", "apply", "--version", "1"]);
-        self.cli(0, &["bucket", "create", BUCKET]);
-        let key = self.cli(0, &["key", "create", KEY_NAME]);
-        let key = String::from_utf8_lossy(&key.stdout);
+        let created = self.cli_at_once(&[
+            (0, vec!["bucket", "create", BUCKET]),
+            (0, vec!["key", "create", KEY_NAME]),
+        ]);
+        let key = String::from_utf8_lossy(&created[1].stdout);
         self.access_key_id = field(&key, "Key ID:");
         self.secret_access_key = field(&key, "Secret key:");
         self.cli(
@@ -168,6 +175,21 @@ impl GarageCluster {
                 "bucket", "allow", "--read", "--write", "--owner", BUCKET, "--key", KEY_NAME,
             ],
         );
+    }
+
+    /// Runs several [`cli`](Self::cli) commands at once and returns their outputs in order.
+    #[track_caller]
+    fn cli_at_once(&self, commands: &[(usize, Vec<&str>)]) -> Vec<Output> {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = commands
+                .iter()
+                .map(|(node, args)| scope.spawn(move || self.cli(*node, args)))
+                .collect();
+            running
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
     }
 
     /// Runs `garage -c <node's config> <args>` and returns its output; panics if it fails.
