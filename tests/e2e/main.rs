@@ -8,6 +8,7 @@ mod fuzz;
 mod limits;
 mod load;
 mod malformed;
+mod object_store_harness;
 mod scp;
 mod signals;
 mod storage_vs_dcmtk;

@@ -21,12 +21,22 @@
 //! - [`pki`]: a throw-away TLS PKI (CA, server and client certificates, a CRL) made with the
 //!   `openssl` tool.
 //! - [`raw`]: a raw-PDU client, for well-formed and malformed traffic byte by byte.
+//! - [`garage`]: a three-node Garage cluster (the S3-compatible store) on 127.0.0.1, with a
+//!   bucket and a key, nodes killed and restarted by PID.
+//! - [`s3`]: a blocking `object_store` client for one bucket: put, get, list, multipart
+//!   uploads.
+//! - [`haproxy`]: the real HAProxy in `mode tcp` in front of several receivers, from the
+//!   configuration shipped in `etc/haproxy/`.
+//! - [`upload_rate`]: the raw upload rate to a store with `object_store` alone (the physical
+//!   limit of the object-storage bench rows).
 
 pub mod clients;
 pub mod compare;
 pub mod corpus;
 pub mod disk;
 pub mod fuzz;
+pub mod garage;
+pub mod haproxy;
 pub mod load;
 pub mod objects;
 pub mod peers;
@@ -35,4 +45,6 @@ pub mod process;
 pub mod profiles;
 pub mod raw;
 pub mod receiver;
+pub mod s3;
 pub mod throttle;
+pub mod upload_rate;

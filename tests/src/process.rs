@@ -13,6 +13,17 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
+/// `n` distinct free TCP ports on 127.0.0.1 (all bound at once, then released).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
+}
+
 /// Waits until something accepts TCP connections on `127.0.0.1:port`.
 pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
