@@ -186,14 +186,15 @@ fn kill_9_mid_object_leaves_no_incomplete_final_file_and_a_restart_sweeps_the_te
                 receiver.name
             );
             if receiver.is_ours() {
-                // Never a final name for the incomplete object; one temporary, named after the
-                // killed process, removed (with a warning) by the next start.
+                // Never a final name for the incomplete object; one temporary (named after the
+                // killed run's random start id, not its PID), removed (with a warning) by the
+                // next start.
                 let temporaries: Vec<&PathBuf> = after_kill.keys().collect();
                 assert_eq!(temporaries.len(), 1, "{scenario}: {after_kill:?}");
                 let name = temporaries[0].to_string_lossy();
                 assert!(
                     is_our_temporary(temporaries[0])
-                        && name.starts_with(&format!(".dcmrecv-tmp-{killed_pid}-")),
+                        && !name.starts_with(&format!(".dcmrecv-tmp-{killed_pid}-")),
                     "{scenario}: {after_kill:?}"
                 );
                 assert!(after_restart.is_empty(), "{scenario}: {after_restart:?}");

@@ -33,7 +33,7 @@ pub fn files_under(dir: &Path) -> BTreeMap<PathBuf, u64> {
     out
 }
 
-/// Whether a file name is one of our temporary files (`.dcmrecv-tmp-<pid>-<n>.part`, see
+/// Whether a file name is one of our temporary files (`.dcmrecv-tmp-<start id>-<n>.part`, see
 /// `dcmrecv-storage-policy`).
 pub fn is_our_temporary(name: &Path) -> bool {
     name.file_name()

@@ -72,10 +72,29 @@ pub fn write_objects(plan: LoadPlan, dir: &Path) -> Vec<Vec<Sent>> {
         .collect()
 }
 
+/// What sending the batches did (before anything stored is looked at).
+#[derive(Debug, Clone)]
+pub struct Sending {
+    /// Wall time from the first `storescu` start to the last exit.
+    pub seconds: f64,
+    /// `storescu` failures.
+    pub problems: Vec<String>,
+    /// The receiver's peak resident set size (VmHWM), in bytes.
+    pub peak_rss: u64,
+    /// The receiver's log.
+    pub log: String,
+}
+
 /// Starts `receiver` with `args` on a fresh output directory `od`, runs one `storescu` per
-/// entry of `files` at the same time, and checks that every object is stored under its default
-/// name (`CT.<SOP Instance UID>`) with the data set bytes that were sent.
-pub fn run(receiver: &Receiver, args: &[&str], batches: &[Vec<Sent>], od: &Path) -> LoadReport {
+/// entry of `batches` at the same time (with `client_args` in front of the usual ones), waits
+/// for all of them, and stops the receiver.
+pub fn send(
+    receiver: &Receiver,
+    args: &[&str],
+    client_args: &[&str],
+    batches: &[Vec<Sent>],
+    od: &Path,
+) -> Sending {
     let running = receiver.start_local(args, od);
     let port = running.port.to_string();
     let start = Instant::now();
@@ -84,6 +103,7 @@ pub fn run(receiver: &Receiver, args: &[&str], batches: &[Vec<Sent>], od: &Path)
         .enumerate()
         .map(|(i, batch)| {
             let mut cmd = dcmtk_command("storescu");
+            cmd.args(client_args);
             // The real dcmrecv serves one association at a time: the others wait for their
             // A-ASSOCIATE-AC longer than storescu's default 30 s.
             cmd.args([
@@ -116,7 +136,26 @@ pub fn run(receiver: &Receiver, args: &[&str], batches: &[Vec<Sent>], od: &Path)
     }
     let seconds = start.elapsed().as_secs_f64();
     let peak_rss = running.guard.peak_rss();
+    let log = running.guard.stderr();
     drop(running);
+    Sending {
+        seconds,
+        problems,
+        peak_rss,
+        log,
+    }
+}
+
+/// Starts `receiver` with `args` on a fresh output directory `od`, runs one `storescu` per
+/// entry of `files` at the same time, and checks that every object is stored under its default
+/// name (`CT.<SOP Instance UID>`) with the data set bytes that were sent.
+pub fn run(receiver: &Receiver, args: &[&str], batches: &[Vec<Sent>], od: &Path) -> LoadReport {
+    let Sending {
+        seconds,
+        mut problems,
+        peak_rss,
+        ..
+    } = send(receiver, args, &[], batches, od);
     let mut identical = 0;
     let mut sent = 0;
     for object in batches.iter().flatten() {

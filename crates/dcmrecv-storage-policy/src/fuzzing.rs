@@ -60,7 +60,7 @@ fn scan_pieces<'a>(
     validate: bool,
     pieces: impl Iterator<Item = &'a [u8]>,
 ) -> Outcome {
-    let mut scanner = Scanner::new(Syntax::from_uid(transfer_syntax_uid), validate)?;
+    let mut scanner = Scanner::new(Syntax::from_uid(transfer_syntax_uid), validate, None)?;
     let fed = pieces
         .map(|piece| scanner.feed(piece))
         .find(Result::is_err)

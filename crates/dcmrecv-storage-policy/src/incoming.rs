@@ -1,36 +1,27 @@
 //! One instance on its way to disk: [`InstanceMeta`] in, [`IncomingInstance`] while the bytes
 //! arrive, [`Stored`] (or a [`StoreError`]) at the end.
 
-use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use snafu::Snafu;
 use tracing::{debug, error, info, warn};
 
 use crate::meta::{self, MetaFields};
-use crate::naming::{
-    self, SHORT_UNIQUE_ATTEMPTS, SHORT_UNKNOWN_PREFIX, ShortUniqueRandom, UNKNOWN_PREFIX,
-};
+use crate::naming::{self, GENERATED_NAME_ATTEMPTS, SHORT_UNKNOWN_PREFIX, UNKNOWN_PREFIX};
 use crate::options::{Mode, Naming, Subdirectories};
 use crate::prefix::{modality_prefix, trim_uid};
 use crate::scanner::{self, Scanner};
 use crate::storage::Shared;
+use crate::temp_file::TempFile;
 use crate::transfer_syntax::Syntax;
 use crate::uid::new_uid;
 
 /// DCMTK's "private generic file" SOP class, written to (0002,0002) in normal mode when the data
 /// set has no usable SOP Class UID.
 const FALLBACK_SOP_CLASS_UID: &str = "1.2.276.0.7230010.3.1.0.1";
-
-/// Capacity of the write buffer in front of each file. Data set bytes arrive a PDV at a time
-/// (16 KiB with DCMTK's default PDU); the file system's cost per byte falls with the size of
-/// each `write` (fewer, larger page-cache folios): on ext4, 256 KiB writes cost about 6% less
-/// CPU than 64 KiB ones and a third less than 16 KiB ones (`docs/profile.md`).
-const WRITE_BUFFER: usize = 256 * 1024;
 
 /// Longest reason returned by [`StoreError::reason`] (the VR LO limit of Error Comment).
 const MAX_REASON: usize = 64;
@@ -101,7 +92,8 @@ impl InstanceMeta {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Refused: Out of Resources (0xA700): a directory or file cannot be created or written (disk
-    /// full, permission denied, directory vanished, ...).
+    /// full, permission denied, directory vanished, ...), or the data set is larger than
+    /// [`StorageOptions::max_object_size`](crate::StorageOptions::max_object_size).
     OutOfResources,
     /// Error: Cannot Understand (0xC000): the instance cannot be named or decoded (empty data set,
     /// no SOP class for default names, no unique short name, unusable UID, malformed data set).
@@ -174,8 +166,8 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: &'static str,
     },
-    /// `+fsu`: every candidate name exists.
-    #[snafu(display("no unused short file name in {} after {attempts} attempts", directory.display()))]
+    /// A generated name scheme (`+fu`, `+fsu`, `+fst`): every candidate name was taken.
+    #[snafu(display("no unused file name in {} after {attempts} attempts", directory.display()))]
     NoUniqueName {
         /// The directory the file goes to.
         directory: PathBuf,
@@ -187,6 +179,15 @@ pub enum StoreError {
     Malformed {
         /// What is wrong, and where.
         problem: String,
+    },
+    /// The data set is larger than [`StorageOptions::max_object_size`] (counted inflated for
+    /// the deflated transfer syntax).
+    ///
+    /// [`StorageOptions::max_object_size`]: crate::StorageOptions::max_object_size
+    #[snafu(display("received data set is larger than the maximum object size of {limit} bytes"))]
+    TooLarge {
+        /// The bound, in bytes.
+        limit: u64,
     },
     /// The meta header cannot be encoded from the values at hand.
     #[snafu(display("cannot encode the file meta information"))]
@@ -231,7 +232,8 @@ impl StoreError {
             StoreError::CreateTemporary { .. }
             | StoreError::WriteFile { .. }
             | StoreError::CreateDirectory { .. }
-            | StoreError::Publish { .. } => ErrorKind::OutOfResources,
+            | StoreError::Publish { .. }
+            | StoreError::TooLarge { .. } => ErrorKind::OutOfResources,
             StoreError::EmptyDataset
             | StoreError::MissingSopClass
             | StoreError::UnsafeName { .. }
@@ -260,6 +262,9 @@ impl StoreError {
                 format!("file name {problem}")
             }
             StoreError::NoUniqueName { .. } => "no unique file name".to_string(),
+            StoreError::TooLarge { .. } => {
+                "data set larger than the maximum object size".to_string()
+            }
             StoreError::Malformed { problem } => format!("malformed data set: {problem}"),
             StoreError::EncodeMeta { .. } => "cannot encode file meta information".to_string(),
             StoreError::AlreadyFailed { reason, .. } => reason.clone(),
@@ -293,79 +298,6 @@ impl Stored {
     }
 }
 
-/// The temporary file; removed on drop unless it was published.
-#[derive(Debug)]
-struct TempFile {
-    path: PathBuf,
-    writer: Option<BufWriter<File>>,
-    published: bool,
-}
-
-impl TempFile {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        let Some(writer) = self.writer.as_mut() else {
-            return Ok(());
-        };
-        writer.write_all(bytes).map_err(|source| {
-            log_store_error(&self.path, &source);
-            StoreError::WriteFile {
-                path: self.path.clone(),
-                source,
-            }
-        })
-    }
-
-    /// Flushes the buffer and, if asked, syncs the file; `shown` is the path for log lines.
-    fn complete(&mut self, fsync: bool, shown: &Path) -> Result<(), StoreError> {
-        let fail = |source: io::Error| {
-            log_store_error(shown, &source);
-            StoreError::WriteFile {
-                path: shown.to_path_buf(),
-                source,
-            }
-        };
-        let Some(writer) = self.writer.take() else {
-            return Ok(());
-        };
-        let file = writer.into_inner().map_err(|e| fail(e.into_error()))?;
-        if fsync {
-            file.sync_all().map_err(fail)?;
-        }
-        Ok(())
-    }
-
-    /// Publishes the file under `path` by renaming it (replacing a file of that name).
-    fn rename_to(&mut self, path: &Path) -> Result<(), StoreError> {
-        std::fs::rename(&self.path, path).map_err(|source| {
-            log_store_error(path, &source);
-            StoreError::Publish {
-                from: self.path.clone(),
-                to: path.to_path_buf(),
-                source,
-            }
-        })?;
-        self.published = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.published {
-            self.writer = None;
-            match std::fs::remove_file(&self.path) {
-                Ok(()) => debug!(path = %self.path.display(), "removed temporary file"),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => warn!(
-                    path = %self.path.display(),
-                    "cannot remove temporary file {}: {e}",
-                    self.path.display()
-                ),
-            }
-        }
-    }
-}
-
 fn log_store_error(path: &Path, source: &io::Error) {
     error!(
         "cannot store received object: {}: {}",
@@ -376,6 +308,43 @@ fn log_store_error(path: &Path, source: &io::Error) {
 
 fn log_name_error(detail: &str) {
     error!("cannot generate directory or file name for received object: {detail}");
+}
+
+/// Writing `path` failed: DCMTK's log line and the error.
+fn write_error(path: &Path, source: io::Error) -> StoreError {
+    log_store_error(path, &source);
+    StoreError::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Publishing `from` as `to` failed: DCMTK's log line (about the final name) and the error.
+fn publish_error(from: &Path, to: &Path, source: io::Error) -> StoreError {
+    log_store_error(to, &source);
+    StoreError::Publish {
+        from: from.to_path_buf(),
+        to: to.to_path_buf(),
+        source,
+    }
+}
+
+/// Turns a generated name into a path component, or refuses it with DCMTK's log line.
+fn component(name: String) -> Result<String, StoreError> {
+    naming::finish_component(&name).map_err(|problem| {
+        log_name_error(&format!("Invalid file name (name {})", problem.text()));
+        StoreError::UnsafeName {
+            value: name,
+            problem: problem.text(),
+        }
+    })
+}
+
+fn too_large(limit: u64) -> StoreError {
+    error!(
+        "cannot store received object: data set larger than the maximum object size ({limit} bytes)"
+    );
+    StoreError::TooLarge { limit }
 }
 
 /// An instance being received: feed it the data set bytes with [`write`](Self::write), then call
@@ -402,8 +371,37 @@ struct Open {
     /// `None` in ignore mode.
     temp: Option<TempFile>,
     scanner: Option<Scanner>,
-    /// Normal mode: data set bytes held back until the meta header can be written.
-    held: Option<Vec<u8>>,
+    /// Where the meta header stands (normal mode).
+    head: Head,
+}
+
+/// Normal mode writes a meta header built from the data set's SOP Class and Instance UID in
+/// front of the data set.
+#[derive(Debug)]
+enum Head {
+    /// The first data set bytes, held back until the scanner has passed (0008,0018).
+    Held(Vec<u8>),
+    /// The header is written (or none is needed: bit-preserving and ignore modes).
+    Written,
+    /// The UIDs did not come within [`StorageOptions::hold_back_limit`] bytes: the data set
+    /// goes to the file without a header, and the header built from the UIDs wherever they
+    /// turn up is put in front of it once the data set is complete (one copy of the file, in
+    /// the kernel, for such rare data sets only).
+    ///
+    /// [`StorageOptions::hold_back_limit`]: crate::StorageOptions::hold_back_limit
+    Deferred,
+}
+
+/// How a generated name scheme (`+fu`, `+fsu`, `+fst`) makes its candidates; each tried in
+/// turn until one is free.
+#[derive(Debug, Clone, Copy)]
+enum Generated {
+    /// `+fu`: a new UID each time.
+    UniqueUid,
+    /// `+fsu`: the next value of the process's sequence each time.
+    ShortUnique,
+    /// `+fst`: the time of the store, then one microsecond later each time.
+    SystemTime(chrono::NaiveDateTime),
 }
 
 impl IncomingInstance {
@@ -413,6 +411,7 @@ impl IncomingInstance {
     ) -> Result<IncomingInstance, StoreError> {
         let options = &shared.options;
         let syntax = Syntax::from_uid(&meta.transfer_syntax_uid);
+        let limit = options.max_object_size;
         let default_names = options.naming == Naming::Default;
         if default_names && !meta.sop_instance_uid.is_empty() {
             if let Err(problem) = naming::check_instance_uid(&meta.sop_instance_uid) {
@@ -430,8 +429,8 @@ impl IncomingInstance {
         let open = match options.mode {
             Mode::Ignore => Open {
                 temp: None,
-                scanner: Scanner::new(syntax, true),
-                held: None,
+                scanner: Scanner::new(syntax, true, limit),
+                head: Head::Written,
             },
             Mode::BitPreserving => {
                 if default_names && meta.sop_class_uid.is_empty() {
@@ -453,23 +452,24 @@ impl IncomingInstance {
                 .map_err(|source| StoreError::EncodeMeta {
                     source: Box::new(source),
                 })?;
-                temp.write(&header)?;
-                let scanner = match options.subdirectories {
-                    Subdirectories::SeriesDate => Scanner::new(syntax, false),
-                    Subdirectories::None => None,
-                };
+                temp.write(&header)
+                    .map_err(|e| write_error(temp.path(), e))?;
+                // The scanner finds the Series Date for `+ssd`, and inflates a deflated data
+                // set to bound its size.
+                let needed = options.subdirectories == Subdirectories::SeriesDate
+                    || (limit.is_some() && syntax == Syntax::DeflatedExplicitLittle);
                 Open {
                     temp: Some(temp),
-                    scanner,
-                    held: None,
+                    scanner: needed.then(|| Scanner::new(syntax, false, limit)).flatten(),
+                    head: Head::Written,
                 }
             }
             Mode::Normal => {
                 let temp = create_temp(&shared)?;
-                let scanner = Scanner::new(syntax, true);
+                let scanner = Scanner::new(syntax, true, limit);
                 let mut open = Open {
                     temp: Some(temp),
-                    held: Some(Vec::new()),
+                    head: Head::Held(Vec::new()),
                     scanner,
                 };
                 if open.scanner.is_none() {
@@ -501,7 +501,7 @@ impl IncomingInstance {
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         self.received += chunk.len() as u64;
         let result = match &mut self.state {
-            State::Open(open) => open.write(chunk, &self.shared, &self.meta),
+            State::Open(open) => open.write(chunk, &self.shared, &self.meta, self.received),
             State::Failed { kind, reason } => {
                 return AlreadyFailedSnafu {
                     kind: *kind,
@@ -512,6 +512,7 @@ impl IncomingInstance {
             State::Closed => Ok(()),
         };
         result.inspect_err(|e| {
+            // Dropping the open state removes the temporary file.
             self.state = State::Failed {
                 kind: e.kind(),
                 reason: e.reason(),
@@ -550,7 +551,7 @@ impl IncomingInstance {
     fn complete(&self, mut open: Open) -> Result<Stored, StoreError> {
         let options = &self.shared.options;
         if let Some(scanner) = open.scanner.as_mut() {
-            scanner.finish().map_err(|e| malformed(&e))?;
+            scanner.finish().map_err(|e| scan_error(&e))?;
         }
         if options.mode == Mode::Normal {
             // DCMTK's DcmStorageSCP::checkAndProcessSTORERequest, once the data set is decoded.
@@ -569,8 +570,10 @@ impl IncomingInstance {
                 replaced: false,
             });
         }
-        if open.held.is_some() {
-            open.release_held(&self.shared, &self.meta)?;
+        match open.head {
+            Head::Held(_) => open.release_held(&self.shared, &self.meta)?,
+            Head::Deferred => open.prepend_header(&self.shared, &self.meta)?,
+            Head::Written => {}
         }
         let findings = open.scanner.as_ref().map(Scanner::findings);
         let normal = options.mode == Mode::Normal;
@@ -601,10 +604,16 @@ impl IncomingInstance {
             }
         };
 
-        // The name (for +fsu, the first candidate; the final one is picked when publishing).
-        let extension = options.extension.as_str();
-        let name = match options.naming {
-            Naming::Default => {
+        // The name: fixed for default names; for the generated schemes, the first candidate
+        // (checked before anything is created; the one used is decided when publishing).
+        let generated = match options.naming {
+            Naming::Default => None,
+            Naming::UniqueUid => Some(Generated::UniqueUid),
+            Naming::ShortUnique => Some(Generated::ShortUnique),
+            Naming::SystemTime => Some(Generated::SystemTime(chrono::Local::now().naive_local())),
+        };
+        let first = match generated {
+            None => {
                 if class.is_none() {
                     log_name_error("Invalid SOP Class UID");
                     return MissingSopClassSnafu.fail();
@@ -629,35 +638,15 @@ impl IncomingInstance {
                     }
                     .fail();
                 }
-                Some(naming::default_name(
+                naming::default_name(
                     prefix.unwrap_or(UNKNOWN_PREFIX),
                     instance,
-                    extension,
-                ))
+                    &options.extension,
+                )
             }
-            Naming::UniqueUid => Some(naming::unique_uid_name(
-                prefix.unwrap_or(UNKNOWN_PREFIX),
-                &new_uid(),
-                extension,
-            )),
-            Naming::SystemTime => Some(naming::system_time_name(
-                chrono::Local::now().naive_local(),
-                prefix.unwrap_or(UNKNOWN_PREFIX),
-                extension,
-            )),
-            Naming::ShortUnique => None,
+            Some(scheme) => self.candidate(scheme, prefix, 0),
         };
-        let name = name
-            .map(|name| {
-                naming::finish_component(&name).map_err(|problem| {
-                    log_name_error(&format!("Invalid file name (name {})", problem.text()));
-                    StoreError::UnsafeName {
-                        value: name.clone(),
-                        problem: problem.text(),
-                    }
-                })
-            })
-            .transpose()?;
+        let first = component(first)?;
 
         if options.subdirectories == Subdirectories::SeriesDate {
             std::fs::create_dir_all(&directory).map_err(|source| {
@@ -681,42 +670,35 @@ impl IncomingInstance {
                 replaced: false,
             });
         };
-        let (path, replaced) = match name {
-            Some(name) => {
-                let path = directory.join(name);
-                debug!("generated filename for received object: {}", path.display());
-                temp.complete(options.fsync, &path)?;
-                // DCMTK's OFStandard::fileExists: a directory of that name is not a file.
-                let replaced = std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir());
-                if replaced {
-                    warn!("file already exists, overwriting: {}", path.display());
-                }
-                temp.rename_to(&path)?;
-                (path, replaced)
-            }
+        let first = directory.join(first);
+        temp.complete(options.fsync)
+            .map_err(|e| write_error(&first, e))?;
+        let (path, replaced) = match generated {
             None => {
-                let prefix = prefix.unwrap_or(SHORT_UNKNOWN_PREFIX);
-                let shown = directory.join(naming::short_unique_name(
-                    prefix,
-                    self.shared.start_time,
-                    0,
-                    extension,
-                ));
-                temp.complete(options.fsync, &shown)?;
-                let path = self.publish_short_unique(&mut temp, &directory, prefix)?;
+                debug!(
+                    "generated filename for received object: {}",
+                    first.display()
+                );
+                let replaced = temp
+                    .publish_replacing(&first, &self.shared.temp_files, || {
+                        // DCMTK's OFStandard::fileExists: a directory of that name is not a
+                        // file (the rename then fails), so there is no warning.
+                        if !std::fs::symlink_metadata(&first).is_ok_and(|m| m.is_dir()) {
+                            warn!("file already exists, overwriting: {}", first.display());
+                        }
+                    })
+                    .map_err(|e| publish_error(temp.path(), &first, e))?;
+                (first, replaced)
+            }
+            Some(scheme) => {
+                let path = self.publish_generated(&mut temp, scheme, &directory, prefix, first)?;
                 (path, false)
             }
         };
         if options.fsync {
             File::open(&directory)
                 .and_then(|dir| dir.sync_all())
-                .map_err(|source| {
-                    log_store_error(&path, &source);
-                    StoreError::WriteFile {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
+                .map_err(|e| write_error(&path, e))?;
         }
         info!(
             sop_instance_uid = %self.meta.sop_instance_uid,
@@ -730,67 +712,67 @@ impl IncomingInstance {
         })
     }
 
-    /// `+fsu`: DCMTK's pseudo-random names, trying the next one while a file of that name exists
-    /// (at most 1024 times). The file is published with a hard link, which fails instead of
-    /// replacing a file that appeared meanwhile (another association), then the temporary name is
-    /// removed.
-    fn publish_short_unique(
+    /// The `attempt`-th candidate name of a generated scheme (not yet a path component).
+    fn candidate(&self, scheme: Generated, prefix: Option<&str>, attempt: u32) -> String {
+        let extension = self.shared.options.extension.as_str();
+        match scheme {
+            Generated::UniqueUid => {
+                naming::unique_uid_name(prefix.unwrap_or(UNKNOWN_PREFIX), &new_uid(), extension)
+            }
+            Generated::ShortUnique => naming::short_unique_name(
+                prefix.unwrap_or(SHORT_UNKNOWN_PREFIX),
+                self.shared.start_time,
+                self.shared.short_unique.next_value(),
+                extension,
+            ),
+            Generated::SystemTime(now) => naming::system_time_name(
+                naming::system_time_candidate(now, attempt),
+                prefix.unwrap_or(UNKNOWN_PREFIX),
+                extension,
+            ),
+        }
+    }
+
+    /// Generated names never replace a file: each candidate (`first`, then the next ones) is
+    /// published with the no-replace primitive, and a taken name moves on to the next
+    /// candidate (at most 1024 in all).
+    fn publish_generated(
         &self,
         temp: &mut TempFile,
+        scheme: Generated,
         directory: &Path,
-        prefix: &str,
+        prefix: Option<&str>,
+        first: PathBuf,
     ) -> Result<PathBuf, StoreError> {
-        let extension = self.shared.options.extension.as_str();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as u32);
-        let mut random = ShortUniqueRandom::new(now);
-        for _ in 0..SHORT_UNIQUE_ATTEMPTS {
-            let name = naming::short_unique_name(
-                prefix,
-                self.shared.start_time,
-                random.next_value(),
-                extension,
-            );
-            let name = naming::finish_component(&name).map_err(|problem| {
-                log_name_error(&format!("Invalid file name (name {})", problem.text()));
-                StoreError::UnsafeName {
-                    value: name.clone(),
-                    problem: problem.text(),
-                }
-            })?;
-            let path = directory.join(name);
-            match std::fs::symlink_metadata(&path) {
-                Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(_) => break,
-            }
+        let mut path = first;
+        for attempt in 1..=GENERATED_NAME_ATTEMPTS {
             debug!("generated filename for received object: {}", path.display());
-            match std::fs::hard_link(&temp.path, &path) {
-                Ok(()) => {
-                    temp.published = true;
-                    // A leftover temporary name is harmless; sweep_leftovers removes it.
-                    let _ = std::fs::remove_file(&temp.path);
-                    return Ok(path);
+            match temp.publish_no_replace(&path, &self.shared.temp_files) {
+                Ok(()) => return Ok(path),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    debug!("file name taken, trying the next one: {}", path.display());
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(_) => {
-                    // No hard links on this file system: fall back to a plain rename.
-                    temp.rename_to(&path)?;
-                    return Ok(path);
-                }
+                Err(e) => return Err(publish_error(temp.path(), &path, e)),
+            }
+            if attempt < GENERATED_NAME_ATTEMPTS {
+                path = directory.join(component(self.candidate(scheme, prefix, attempt))?);
             }
         }
         log_name_error("Could not generate filename");
         NoUniqueNameSnafu {
             directory,
-            attempts: SHORT_UNIQUE_ATTEMPTS,
+            attempts: GENERATED_NAME_ATTEMPTS,
         }
         .fail()
     }
 }
 
-fn malformed(e: &scanner::Error) -> StoreError {
+/// A scanner error as a store error: a data set past the size bound is out of resources, any
+/// other finding makes it malformed.
+fn scan_error(e: &scanner::Error) -> StoreError {
+    if let scanner::Error::TooLarge { limit } = e {
+        return too_large(*limit);
+    }
     warn!("received data set cannot be decoded: {e}");
     StoreError::Malformed {
         problem: e.to_string(),
@@ -798,23 +780,11 @@ fn malformed(e: &scanner::Error) -> StoreError {
 }
 
 fn create_temp(shared: &Shared) -> Result<TempFile, StoreError> {
-    match shared.create_temp() {
-        Ok((path, file)) => Ok(TempFile {
-            path,
-            writer: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
-            published: false,
-        }),
-        Err(source) => {
-            let path = shared.output_directory.join(format!(
-                "{}{}-*{}",
-                crate::storage::TEMP_PREFIX,
-                shared.pid,
-                crate::storage::TEMP_SUFFIX
-            ));
-            log_store_error(&path, &source);
-            Err(StoreError::CreateTemporary { path, source })
-        }
-    }
+    shared.temp_files.create().map_err(|source| {
+        let path = shared.temp_files.pattern();
+        log_store_error(&path, &source);
+        StoreError::CreateTemporary { path, source }
+    })
 }
 
 impl Open {
@@ -823,35 +793,44 @@ impl Open {
         chunk: &[u8],
         shared: &Shared,
         meta: &InstanceMeta,
+        received: u64,
     ) -> Result<(), StoreError> {
-        if let Some(scanner) = self.scanner.as_mut() {
-            scanner.feed(chunk).map_err(|e| malformed(&e))?;
-        }
-        match self.held.as_mut() {
-            Some(held) => {
-                held.extend_from_slice(chunk);
-                let settled = self.scanner.as_ref().is_none_or(Scanner::uids_settled);
-                if settled || held.len() >= shared.options.hold_back_limit {
-                    self.release_held(shared, meta)?;
-                }
-                Ok(())
+        if let Some(limit) = shared.options.max_object_size {
+            // A deflated data set is bounded by its inflated size, as the scanner inflates it;
+            // everything else by the bytes received.
+            let inflating = self.scanner.as_ref().is_some_and(Scanner::bounds_inflated);
+            if !inflating && received > limit {
+                return Err(too_large(limit));
             }
-            None => match self.temp.as_mut() {
-                Some(temp) => temp.write(chunk),
-                None => Ok(()),
-            },
         }
-    }
-
-    /// Normal mode: writes the preamble and the meta header built from what the scanner has
-    /// found, then the held-back bytes.
-    fn release_held(&mut self, shared: &Shared, meta: &InstanceMeta) -> Result<(), StoreError> {
-        let held = self.held.take().unwrap_or_default();
+        if let Some(scanner) = self.scanner.as_mut() {
+            scanner.feed(chunk).map_err(|e| scan_error(&e))?;
+        }
         let Some(temp) = self.temp.as_mut() else {
             return Ok(());
         };
+        match &mut self.head {
+            Head::Held(held) => {
+                held.extend_from_slice(chunk);
+                if self.scanner.as_ref().is_none_or(Scanner::uids_settled) {
+                    self.release_held(shared, meta)?;
+                } else if held.len() >= shared.options.hold_back_limit {
+                    temp.write(held).map_err(|e| write_error(temp.path(), e))?;
+                    self.head = Head::Deferred;
+                }
+                Ok(())
+            }
+            Head::Written | Head::Deferred => {
+                temp.write(chunk).map_err(|e| write_error(temp.path(), e))
+            }
+        }
+    }
+
+    /// The preamble, `DICM` and the meta header built from what the scanner has found (or, for
+    /// an unknown transfer syntax, from the command).
+    fn header(&self, shared: &Shared, meta: &InstanceMeta) -> Result<Vec<u8>, StoreError> {
         let generated;
-        let (class, instance): (Cow<'_, str>, &str) = match self.scanner.as_ref() {
+        let (class, instance): (&str, &str) = match self.scanner.as_ref() {
             Some(scanner) => {
                 let findings = scanner.findings();
                 let class = findings
@@ -859,6 +838,8 @@ impl Open {
                     .as_ref()
                     .and_then(scanner::Captured::as_uid)
                     .unwrap_or(FALLBACK_SOP_CLASS_UID);
+                // DCMTK's fallback when the data set has no SOP Instance UID at all (it was
+                // looked for in the whole data set).
                 let instance = match findings
                     .sop_instance_uid
                     .as_ref()
@@ -870,17 +851,14 @@ impl Open {
                         &generated
                     }
                 };
-                (Cow::Borrowed(class), instance)
+                (class, instance)
             }
             // Unknown transfer syntax: the data set cannot be read, so the command's UIDs are
             // the best we have.
-            None => (
-                Cow::Borrowed(meta.sop_class_uid.as_str()),
-                meta.sop_instance_uid.as_str(),
-            ),
+            None => (meta.sop_class_uid.as_str(), meta.sop_instance_uid.as_str()),
         };
-        let header = meta::part10_header(&MetaFields {
-            sop_class_uid: &class,
+        meta::part10_header(&MetaFields {
+            sop_class_uid: class,
             sop_instance_uid: instance,
             transfer_syntax_uid: &meta.transfer_syntax_uid,
             implementation_class_uid: &shared.options.implementation_class_uid,
@@ -889,9 +867,39 @@ impl Open {
         })
         .map_err(|source| StoreError::EncodeMeta {
             source: Box::new(source),
-        })?;
-        temp.write(&header)?;
-        temp.write(&held)
+        })
+    }
+
+    /// Normal mode: writes the header, then the held-back bytes.
+    fn release_held(&mut self, shared: &Shared, meta: &InstanceMeta) -> Result<(), StoreError> {
+        let header = self.header(shared, meta)?;
+        let held = match std::mem::replace(&mut self.head, Head::Written) {
+            Head::Held(held) => held,
+            Head::Written | Head::Deferred => Vec::new(),
+        };
+        let Some(temp) = self.temp.as_mut() else {
+            return Ok(());
+        };
+        temp.write(&header)
+            .and_then(|()| temp.write(&held))
+            .map_err(|e| write_error(temp.path(), e))
+    }
+
+    /// Normal mode, UIDs past the hold-back limit: the header goes in front of the complete
+    /// data set (see [`Head::Deferred`]).
+    fn prepend_header(&mut self, shared: &Shared, meta: &InstanceMeta) -> Result<(), StoreError> {
+        let header = self.header(shared, meta)?;
+        self.head = Head::Written;
+        let Some(temp) = self.temp.take() else {
+            return Ok(());
+        };
+        let shown = temp.path().to_path_buf();
+        debug!("data set UIDs came after the bytes held back: writing the meta header in front");
+        let joined = temp
+            .prepend(&header, &shared.temp_files)
+            .map_err(|e| write_error(&shown, e))?;
+        self.temp = Some(joined);
+        Ok(())
     }
 }
 
@@ -930,6 +938,52 @@ mod tests {
             StoreError::MissingSopClass.kind(),
             ErrorKind::CannotUnderstand
         );
+    }
+
+    /// A storage whose `+fsu` sequence is known: start 0, key 0, start time 0x12345678.
+    fn short_unique_storage(dir: &Path) -> Arc<Shared> {
+        Arc::new(Shared {
+            options: crate::StorageOptions::new(dir).naming(Naming::ShortUnique),
+            output_directory: dir.to_path_buf(),
+            temp_files: crate::temp_file::TempFiles::new(dir.to_path_buf()),
+            start_time: 0x1234_5678,
+            short_unique: naming::ShortUniqueSequence::new(0, 0),
+        })
+    }
+
+    fn store_tiny(shared: &Arc<Shared>) -> Result<Stored, StoreError> {
+        let meta = InstanceMeta::new("1.2.840.10008.5.1.4.1.1.2", "1.2.3", "1.2.3.4.5");
+        let mut incoming = IncomingInstance::begin(Arc::clone(shared), meta)?;
+        incoming.write(b"data")?;
+        incoming.finish()
+    }
+
+    #[test]
+    fn taken_short_names_move_on_and_1024_taken_names_give_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = short_unique_storage(dir.path());
+        // Take the first 1023 names the sequence will offer: the 1024th is used.
+        let offered = naming::ShortUniqueSequence::new(0, 0);
+        let names: Vec<String> = (0..1024)
+            .map(|_| format!("CT_12345678{:08x}", offered.next_value()))
+            .collect();
+        for name in &names[..1023] {
+            std::fs::write(dir.path().join(name), b"taken").unwrap();
+        }
+        let stored = store_tiny(&shared).unwrap();
+        assert_eq!(stored.path(), Some(dir.path().join(&names[1023]).as_path()));
+        for name in &names[..1023] {
+            assert_eq!(std::fs::read(dir.path().join(name)).unwrap(), b"taken");
+        }
+        // Now the next 1024 are all taken: refused, nothing added.
+        for _ in 0..1024 {
+            let name = format!("CT_12345678{:08x}", offered.next_value());
+            std::fs::write(dir.path().join(name), b"taken").unwrap();
+        }
+        let error = store_tiny(&shared).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::CannotUnderstand);
+        assert_eq!(error.reason(), "no unique file name");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1024 + 1024);
     }
 
     #[test]

@@ -48,8 +48,11 @@
 //! - **Layout and names as DCMTK** ([`Subdirectories`], [`Naming`]): `<od>/<name>`, or
 //!   `<od>/data/YYYY/MM/DD/<name>` from a valid Series Date and `<od>/undef/<today>/<name>`
 //!   otherwise (`+ssd`); `<prefix>.<SOP Instance UID>` (`+fd`), `<prefix>.X.<new UID>` (`+fu`),
-//!   `<prefix>_<start time><random>` (`+fsu`, DCMTK's own pseudo-random sequence, never
-//!   overwriting) and `<YYYYMMDDhhmmss>.<µs>.<prefix>` (`+fst`), plus the extension (`-fe`). The
+//!   `<prefix>_<start time><random>` (`+fsu`, one pseudo-random sequence per process that
+//!   repeats no value in 2^32 names) and `<YYYYMMDDhhmmss>.<µs>.<prefix>` (`+fst`), plus the
+//!   extension (`-fe`). The generated schemes (`+fu`, `+fsu`, `+fst`) never replace a file: a
+//!   taken name moves on to the next candidate (another UID, the next value, the next
+//!   microsecond), up to 1024 of them. The
 //!   194-row SOP class → prefix table is data (`data/modalities.tsv`, [`modality_prefix`]);
 //!   unknown classes are `UNKNOWN` (`XX` with `+fsu`). New UIDs are `2.25.<UUID as decimal>`.
 //! - **Three modes** ([`Mode`]). *Normal* (`-B`): 128 zero bytes, `DICM`, a 7-element meta
@@ -62,20 +65,29 @@
 //!   Deflated Explicit VR LE (inflated as the bytes arrive) and the encapsulated syntaxes. It
 //!   picks up (0008,0016), (0008,0018) and (0008,0021) for naming and, in normal and ignore
 //!   modes, checks that the whole data set is structurally decodable; values are skipped, never
-//!   copied, and memory is bounded by the nesting depth (itself bounded). Unknown transfer
-//!   syntaxes are stored unchecked and named from the command. In normal mode the first data set
-//!   bytes are held back (at most [`StorageOptions::hold_back_limit`], 1 MiB by default) until
-//!   the scanner has passed (0008,0018), because the meta header in front needs the UIDs.
-//! - **Atomic and durable**: the temporary file `<od>/.dcmrecv-tmp-<pid>-<n>.part` lives on
-//!   the destination file system, so a file under a final name is always complete; a duplicate
-//!   final name is replaced atomically (with DCMTK's `file already exists, overwriting` warning);
-//!   an error, an abort or a drop removes the temporary file; [`Storage::sweep_leftovers`]
-//!   removes those of a crashed process; [`StorageOptions::fsync`] syncs the file and then its
-//!   directory before `finish` returns.
+//!   copied, and memory is bounded by the nesting depth (on the heap, at most 16,384 levels of
+//!   sequences). Unknown transfer syntaxes are stored unchecked and named from the command. In
+//!   normal mode the first data set bytes are held back (at most
+//!   [`StorageOptions::hold_back_limit`], 1 MiB by default) until the scanner has passed
+//!   (0008,0018), because the meta header in front needs the UIDs; when they come later, the
+//!   header is put in front of the complete data set, so it always carries the data set's own
+//!   UIDs.
+//! - **A bound on the data set size** ([`StorageOptions::max_object_size`], none by default):
+//!   counted as decoded, so a deflated data set is cut as soon as it inflates past the bound.
+//! - **Atomic and durable**: the temporary file `<od>/.dcmrecv-tmp-<start id>-<n>.part` (a
+//!   random start id per [`Storage`]) lives on the destination file system and is locked
+//!   (`flock`) while it lives, so a file under a final name is always complete; it is published
+//!   with `renameat2(RENAME_NOREPLACE)` (a hard link where that is missing), so nothing is ever
+//!   replaced by accident; with default names the same instance again replaces the file
+//!   atomically (with DCMTK's `file already exists, overwriting` warning); an error, an abort or
+//!   a drop removes the temporary file; [`Storage::sweep_leftovers`] removes those no live
+//!   receiver holds; [`StorageOptions::fsync`] syncs the file and then its directory before
+//!   `finish` returns.
 //! - **Errors the SCP can answer with** ([`StoreError::kind`], [`StoreError::reason`]):
 //!   [`ErrorKind::OutOfResources`] (0xA700: cannot create the directory or file, disk full,
-//!   permission denied, directory vanished) and [`ErrorKind::CannotUnderstand`] (0xC000: empty
-//!   data set, no SOP class for `+fd`, no unique `+fsu` name, unusable UID, malformed data set).
+//!   permission denied, directory vanished, data set over the maximum size) and
+//!   [`ErrorKind::CannotUnderstand`] (0xC000: empty data set, no SOP class for `+fd`, no free
+//!   generated name, unusable UID, malformed data set).
 //! - **DCMTK's log lines** as `tracing` events: `Stored received object to file: <path>` (info),
 //!   `file already exists, overwriting: <path>` (warn), `cannot store received object: <path>:
 //!   <OS reason>`, `cannot create directory for received object: <dir>: Cannot create directory:
@@ -89,12 +101,13 @@
 //!
 //! File names and directories are made only from validated values. Series Date only ever
 //! contributes digits. The SOP class only selects a prefix from the table. The SOP Instance UID
-//! (`+fd`) and the extension follow Debian's DCMTK (the CVE-2022-2119/2120 fix): every `/` in the
-//! generated file name becomes `_`. In addition, and unlike DCMTK, a SOP Instance UID longer than
-//! 64 characters, a name holding a byte that is not printable ASCII (NUL, control characters,
-//! anything non-ASCII), and a name that is empty, `.` or `..` are refused with
-//! [`ErrorKind::CannotUnderstand`]. Spaces and backslashes are kept, as DCMTK keeps them. Nothing
-//! can therefore name a path outside the output directory.
+//! (`+fd`) and the extension follow Debian's DCMTK (its CVE-2022-2119/2120 fix, measured byte by
+//! byte against the real `dcmrecv`): every byte of the generated file name outside
+//! `[A-Za-z0-9 .:@_-]` becomes `_`, so `/`, `\`, `$`, `;`, `*`, control characters and non-ASCII
+//! bytes never reach a file name. In addition, and unlike DCMTK, a SOP Instance UID longer than
+//! 64 characters or holding a NUL (DCMTK cuts the name there), and a name that is empty, `.` or
+//! `..` are refused with [`ErrorKind::CannotUnderstand`]. Nothing can therefore name a path
+//! outside the output directory.
 //!
 //! # Where we differ from DCMTK on purpose
 //!
@@ -112,6 +125,13 @@
 //! - `+fu` UIDs are `2.25.<UUID>`, not under OFFIS's root; the meta header's Implementation
 //!   Class UID and Version Names are ours ([`DEFAULT_IMPLEMENTATION_CLASS_UID`]), settable with
 //!   [`StorageOptions::implementation`].
+//! - `+fsu` draws its pseudo-random part from one sequence per process instead of DCMTK's
+//!   generator re-seeded with the current second for every object (which refuses objects once
+//!   1024 arrive in one second); the name shape is the same.
+//! - Data sets nested more than 16,384 sequences deep are answered with 0xC000. DCMTK recurses
+//!   once a level: it stores 9,000 levels and dies of a stack overflow (the whole process, every
+//!   association) at 10,000 with the usual 8 MiB stack.
+//! - A NUL in a SOP Instance UID is refused (0xC000); DCMTK cuts the file name at the NUL.
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -123,6 +143,7 @@ mod prefix;
 mod scanner;
 mod storage;
 mod sweep;
+mod temp_file;
 mod transfer_syntax;
 mod uid;
 

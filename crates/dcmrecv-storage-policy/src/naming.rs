@@ -5,6 +5,7 @@
 //! with fixed inputs.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
@@ -12,8 +13,9 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 pub(crate) const UNKNOWN_PREFIX: &str = "UNKNOWN";
 /// Prefix for an unknown SOP class with `+fsu`.
 pub(crate) const SHORT_UNKNOWN_PREFIX: &str = "XX";
-/// How many names `+fsu` tries before giving up (DCMTK's `OFFilenameCreator` `MAX_TRY`).
-pub(crate) const SHORT_UNIQUE_ATTEMPTS: u32 = 1024;
+/// How many names a generated scheme (`+fu`, `+fsu`, `+fst`) tries before giving up (DCMTK's
+/// `OFFilenameCreator` `MAX_TRY` for `+fsu`).
+pub(crate) const GENERATED_NAME_ATTEMPTS: u32 = 1024;
 /// Longest file name component we create (the usual `NAME_MAX`).
 const MAX_COMPONENT: usize = 255;
 /// Longest UID DICOM allows (and DCMTK's DIMSE layer accepts in a command).
@@ -44,31 +46,54 @@ pub(crate) fn system_time_name(now: NaiveDateTime, prefix: &str, extension: &str
     )
 }
 
-/// DCMTK's pseudo-random sequence for `+fsu` names (`OFStandard::rand_r` inside
-/// `OFFilenameCreator::makeFilename`), seeded with the Unix time of the store. Reproducing it
-/// gives the very names `dcmrecv` would have chosen in the same second.
-#[derive(Debug, Clone)]
-pub(crate) struct ShortUniqueRandom {
-    seed: u32,
+/// The `attempt`-th `+fst` candidate: the time of the store plus `attempt` microseconds. When a
+/// name is taken (another association stored in the same microsecond), the next microsecond's
+/// name is tried: the name keeps DCMTK's shape and still reads as (almost) the time of the
+/// store, and names still sort in the order of storing.
+pub(crate) fn system_time_candidate(now: NaiveDateTime, attempt: u32) -> NaiveDateTime {
+    now.checked_add_signed(chrono::TimeDelta::microseconds(i64::from(attempt)))
+        .unwrap_or(now)
 }
 
-impl ShortUniqueRandom {
-    pub(crate) fn new(seed: u32) -> ShortUniqueRandom {
-        ShortUniqueRandom { seed }
+/// The 8 pseudo-random hex digits of `+fsu` names: one sequence per [`Storage`](crate::Storage)
+/// (that is, per process), seeded once at random and shared by every association.
+///
+/// DCMTK re-seeds its generator with the current second for every object, so the n-th object
+/// of a second walks past the n-1 names already taken that second and gives up after 1024
+/// (`Could not generate filename`): at 1000 objects a second it refuses objects. Here the n-th
+/// value is a keyed bijection of n, so the sequence repeats no value in 2^32 draws, and a
+/// name is taken only by another process that started in the same second (its sequence has
+/// another key), which costs one more draw.
+#[derive(Debug)]
+pub(crate) struct ShortUniqueSequence {
+    next: AtomicU32,
+    key: u32,
+}
+
+impl ShortUniqueSequence {
+    /// A sequence starting at `start`, keyed with `key` (both random in practice).
+    pub(crate) fn new(start: u32, key: u32) -> ShortUniqueSequence {
+        ShortUniqueSequence {
+            next: AtomicU32::new(start),
+            key,
+        }
     }
 
-    fn rand_r(&mut self) -> u32 {
-        let value = self.seed.wrapping_mul(1_103_515_245).wrapping_add(12_345) & 0x7FFF_FFFF;
-        self.seed = value;
-        value
+    /// The next value; distinct from the previous 2^32 - 1 values of this sequence.
+    pub(crate) fn next_value(&self) -> u32 {
+        permute(self.next.fetch_add(1, Ordering::Relaxed)) ^ self.key
     }
+}
 
-    /// The next 32-bit name part: two draws, upper half first.
-    pub(crate) fn next_value(&mut self) -> u32 {
-        let high = self.rand_r() & 0xFFFF;
-        let low = self.rand_r() & 0xFFFF;
-        (high << 16) | low
-    }
+/// A bijection on `u32` that scatters consecutive inputs (MurmurHash3's finaliser: each step,
+/// an xor-shift or a multiplication by an odd number, is invertible).
+fn permute(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x85eb_ca6b);
+    x ^= x >> 13;
+    x = x.wrapping_mul(0xc2b2_ae35);
+    x ^= x >> 16;
+    x
 }
 
 /// Why a value cannot be used in a file name.
@@ -76,7 +101,7 @@ impl ShortUniqueRandom {
 pub(crate) enum Refusal {
     Empty,
     TooLong,
-    NotPrintableAscii,
+    Nul,
     DotComponent,
 }
 
@@ -85,54 +110,62 @@ impl Refusal {
         match self {
             Refusal::Empty => "is empty",
             Refusal::TooLong => "is too long",
-            Refusal::NotPrintableAscii => "contains a byte that is not printable ASCII",
+            Refusal::Nul => "contains a NUL byte",
             Refusal::DotComponent => "is '.' or '..'",
         }
     }
 }
 
-/// Checks a SOP Instance UID that will become part of a `+fd` file name: 1 to 64 bytes of
-/// printable ASCII (spaces allowed, as DCMTK keeps them; `/` is allowed here and replaced later).
+/// Checks a SOP Instance UID that will become part of a `+fd` file name: 1 to 64 bytes, no NUL
+/// (DCMTK cuts the name at a NUL, so two different instances could share a file; we refuse).
+/// Every other byte is allowed here; [`finish_component`] maps the unsafe ones.
 pub(crate) fn check_instance_uid(uid: &str) -> Result<(), Refusal> {
     if uid.is_empty() {
         Err(Refusal::Empty)
     } else if uid.len() > MAX_UID {
         Err(Refusal::TooLong)
-    } else if !uid.bytes().all(is_printable_ascii) {
-        Err(Refusal::NotPrintableAscii)
+    } else if uid.contains('\0') {
+        Err(Refusal::Nul)
     } else {
         Ok(())
     }
 }
 
-/// Checks an extension given in the options: printable ASCII (it may be empty).
+/// Checks an extension given in the options: no NUL (it may be empty; other bytes are mapped
+/// by [`finish_component`], as DCMTK maps them).
 pub(crate) fn check_extension(extension: &str) -> Result<(), Refusal> {
-    if extension.bytes().all(is_printable_ascii) {
-        Ok(())
+    if extension.contains('\0') {
+        Err(Refusal::Nul)
     } else {
-        Err(Refusal::NotPrintableAscii)
+        Ok(())
     }
 }
 
-fn is_printable_ascii(byte: u8) -> bool {
-    (0x20..=0x7E).contains(&byte)
+/// Whether Debian's DCMTK 3.6.7 keeps a byte of a generated file name: `[A-Za-z0-9 .:@_-]`.
+/// Measured byte by byte against the real `dcmrecv` (every printable ASCII character, tab,
+/// 0x01, 0x7F and a two-byte UTF-8 character) for SOP Instance UIDs and `-fe` extensions with
+/// every naming scheme; every other byte becomes `_`.
+fn is_kept(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b' ' | b'.' | b':' | b'@' | b'_' | b'-')
 }
 
 /// Turns a generated name into a safe single path component.
 ///
-/// Like Debian's DCMTK (the CVE-2022-2119/2120 fix), every `/` becomes `_`. Then the component
-/// is refused if it is empty, `.` or `..`, longer than 255 bytes, or holds a byte outside
-/// printable ASCII (NUL, control characters, non-ASCII). Spaces and backslashes are kept.
+/// Like Debian's DCMTK (its CVE-2022-2119/2120 fix), every byte outside `[A-Za-z0-9 .:@_-]`
+/// becomes `_`, one `_` per byte (so `/`, `\`, `$`, `;`, `*`, control characters and non-ASCII
+/// never reach a file name). Then the component is refused if it is empty, `.` or `..`, or
+/// longer than 255 bytes.
 pub(crate) fn finish_component(name: &str) -> Result<String, Refusal> {
-    let component = name.replace('/', "_");
+    let component: String = name
+        .bytes()
+        .map(|b| if is_kept(b) { char::from(b) } else { '_' })
+        .collect();
     if component.is_empty() {
         Err(Refusal::Empty)
     } else if component == "." || component == ".." {
         Err(Refusal::DotComponent)
     } else if component.len() > MAX_COMPONENT {
         Err(Refusal::TooLong)
-    } else if !component.bytes().all(is_printable_ascii) {
-        Err(Refusal::NotPrintableAscii)
     } else {
         Ok(component)
     }
@@ -310,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn debian_replaces_slashes_in_the_file_name() {
+    fn slashes_become_underscores() {
         check_name(default_name("CT", "1.2.3/4", ""), expect!["CT.1.2.3_4"]);
         check_name(
             default_name("CT", "1.2.3.4.5.1", "/x.dcm"),
@@ -324,36 +357,52 @@ mod tests {
     }
 
     #[test]
-    fn hostile_components_are_refused() {
+    fn unsafe_bytes_become_underscores_as_in_debians_dcmtk() {
+        // The measured table: every printable ASCII character outside [A-Za-z0-9 .:@_-].
+        let mut name = String::new();
+        for c in (0x20u8..=0x7e).map(char::from) {
+            name.push(c);
+        }
         check_name(
-            default_name("CT", "1.2\0.3", ""),
-            expect!["refused: contains a byte that is not printable ASCII"],
+            name,
+            expect![
+                " ____________-._0123456789:_____@ABCDEFGHIJKLMNOPQRSTUVWXYZ______abcdefghijklmnopqrstuvwxyz____"
+            ],
         );
         check_name(
-            default_name("CT", "1.2\n3", ""),
-            expect!["refused: contains a byte that is not printable ASCII"],
+            default_name("CT", "$(reboot);*\\x`|&", ".d c m"),
+            expect!["CT.__reboot____x___.d c m"],
         );
+        // Control characters, DEL and non-ASCII bytes too, one `_` per byte.
         check_name(
-            default_name("CT", "1.2.é", ""),
-            expect!["refused: contains a byte that is not printable ASCII"],
+            default_name("CT", "1.2\n3\t4\u{1}\u{7f}", ""),
+            expect!["CT.1.2_3_4__"],
         );
-        check_name(
-            default_name("CT", "1.2\u{7f}", ""),
-            expect!["refused: contains a byte that is not printable ASCII"],
-        );
+        check_name(default_name("CT", "1.2.é", ""), expect!["CT.1.2.__"]);
+        check_name(default_name("CT", "abc def", ""), expect!["CT.abc def"]);
+        check_name(default_name("CT", "a\\b", ""), expect!["CT.a_b"]);
+    }
+
+    #[test]
+    fn unusable_components_are_refused() {
         check_name(String::new(), expect!["refused: is empty"]);
         check_name(".".to_string(), expect!["refused: is '.' or '..'"]);
         check_name("..".to_string(), expect!["refused: is '.' or '..'"]);
         check_name("x".repeat(256), expect!["refused: is too long"]);
         check_name(
             "x".repeat(255),
-            expect![[
+            expect![
                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            ],
+        );
+        // Three bytes of UTF-8 are three `_`: the length limit counts bytes.
+        check_name(
+            "€".repeat(85),
+            expect![[
+                "_______________________________________________________________________________________________________________________________________________________________________________________________________________________________________________________________"
             ]],
         );
-        // Spaces and backslashes are ordinary characters in a POSIX file name.
-        check_name(default_name("CT", "abc def", ""), expect!["CT.abc def"]);
-        check_name(default_name("CT", "a\\b", ""), expect![[r#"CT.a\b"#]]);
+        check_name("€".repeat(86), expect!["refused: is too long"]);
     }
 
     #[test]
@@ -361,33 +410,54 @@ mod tests {
         assert_eq!(check_instance_uid("1.2.3"), Ok(()));
         assert_eq!(check_instance_uid("1.2.3/4"), Ok(()));
         assert_eq!(check_instance_uid("abc def"), Ok(()));
+        assert_eq!(check_instance_uid("1.2\t3"), Ok(()));
         assert_eq!(check_instance_uid(&"1".repeat(64)), Ok(()));
         assert_eq!(check_instance_uid(&"1".repeat(65)), Err(Refusal::TooLong));
         assert_eq!(check_instance_uid(""), Err(Refusal::Empty));
-        assert_eq!(check_instance_uid("1.2\0"), Err(Refusal::NotPrintableAscii));
-        assert_eq!(
-            check_instance_uid("1.2\t3"),
-            Err(Refusal::NotPrintableAscii)
-        );
+        assert_eq!(check_instance_uid("1.2\0"), Err(Refusal::Nul));
         assert_eq!(check_extension(""), Ok(()));
         assert_eq!(check_extension(".dcm"), Ok(()));
         assert_eq!(check_extension("/x.dcm"), Ok(()));
-        assert_eq!(check_extension(".d\ncm"), Err(Refusal::NotPrintableAscii));
+        assert_eq!(check_extension(".d\ncm"), Ok(()));
+        assert_eq!(check_extension(".d\0cm"), Err(Refusal::Nul));
     }
 
     #[test]
-    fn short_unique_random_matches_dcmtk() {
-        // Observed with the real dcmrecv 3.6.7 +fsu: started at 0x6b092f2d, the store happened at
-        // Unix time 1795764014 and produced CT_6b092f2d4acf1c5c; a second CT in the same second
-        // collided and got CT_6b092f2d4b65103a; an MR in the same second got the first value.
-        let mut random = ShortUniqueRandom::new(1_795_764_014);
-        assert_eq!(format!("{:08x}", random.next_value()), "4acf1c5c");
-        assert_eq!(format!("{:08x}", random.next_value()), "4b65103a");
-        // The spec's example CT_6b0919552dd736c4 (server started at 0x6b091955) is reproduced by
-        // a store within the first minute.
-        let found = (0x6b09_1955u32..0x6b09_1955 + 60)
-            .any(|seed| ShortUniqueRandom::new(seed).next_value() == 0x2dd7_36c4);
-        assert!(found);
+    fn short_unique_values_do_not_repeat() {
+        // Consecutive draws are a bijection of a counter: no value twice, whatever the start
+        // and key (checked over 2^20 draws across the wrap of the counter).
+        for (start, key) in [(0, 0), (u32::MAX - 1000, 0x1234_5678), (7, u32::MAX)] {
+            let sequence = ShortUniqueSequence::new(start, key);
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..(1 << 20) {
+                assert!(seen.insert(sequence.next_value()));
+            }
+        }
+        // They look random (not a counter), and the key changes them.
+        let a = ShortUniqueSequence::new(0, 0);
+        let b = ShortUniqueSequence::new(0, 1);
+        let (a0, a1) = (a.next_value(), a.next_value());
+        assert!(a1.abs_diff(a0) > 1 << 16, "{a0:08x} {a1:08x}");
+        assert_ne!(b.next_value(), a0);
+    }
+
+    #[test]
+    fn system_time_candidates_step_by_a_microsecond() {
+        let now = NaiveDate::from_ymd_opt(2026, 12, 31)
+            .unwrap()
+            .and_hms_micro_opt(23, 59, 59, 999_998)
+            .unwrap();
+        let names: Vec<String> = (0..3)
+            .map(|k| system_time_name(system_time_candidate(now, k), "CT", ""))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "20261231235959.999998.CT",
+                "20261231235959.999999.CT",
+                "20270101000000.000000.CT"
+            ]
+        );
     }
 
     fn check_od(input: &str, expect: Expect) {

@@ -43,15 +43,18 @@ pub enum Subdirectories {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Naming {
-    /// `<prefix>.<SOP Instance UID><ext>` (`+fd`, the default). Needs a SOP class.
+    /// `<prefix>.<SOP Instance UID><ext>` (`+fd`, the default). Needs a SOP class. As in
+    /// DCMTK, the same instance stored again replaces the file (with a warning).
     #[default]
     Default,
     /// `<prefix>.X.<new UID><ext>` (`+fu`); our new UIDs have the form `2.25.<UUID as decimal>`.
+    /// Never replaces an existing file (a taken name gets another new UID).
     UniqueUid,
     /// `<prefix>_<8 hex digits start time><8 hex digits pseudo-random><ext>` (`+fsu`), never
-    /// overwriting an existing file.
+    /// replacing an existing file (a taken name moves on to the next pseudo-random value).
     ShortUnique,
-    /// `<YYYYMMDDhhmmss>.<microseconds>.<prefix><ext>` from the local time of the store (`+fst`).
+    /// `<YYYYMMDDhhmmss>.<microseconds>.<prefix><ext>` from the local time of the store (`+fst`),
+    /// never replacing an existing file (a taken name moves on to the next microsecond).
     SystemTime,
 }
 
@@ -96,6 +99,7 @@ pub struct StorageOptions {
     pub(crate) implementation_version_name: String,
     pub(crate) bit_preserving_version_name: String,
     pub(crate) hold_back_limit: usize,
+    pub(crate) max_object_size: Option<u64>,
 }
 
 impl StorageOptions {
@@ -114,6 +118,7 @@ impl StorageOptions {
             implementation_version_name: DEFAULT_IMPLEMENTATION_VERSION_NAME.to_string(),
             bit_preserving_version_name: DEFAULT_BIT_PRESERVING_VERSION_NAME.to_string(),
             hold_back_limit: DEFAULT_HOLD_BACK_LIMIT,
+            max_object_size: None,
         }
     }
 
@@ -130,7 +135,8 @@ impl StorageOptions {
     }
 
     /// Sets the extension appended verbatim to every file name (`-fe`; include the dot yourself).
-    /// As in Debian's DCMTK, a `/` in it becomes `_` in the file name. It must be printable ASCII.
+    /// As in Debian's DCMTK, every byte outside `[A-Za-z0-9 .:@_-]` in it becomes `_` in the file
+    /// name (`/x.dcm` → `_x.dcm`). It must not hold a NUL.
     pub fn extension(mut self, extension: impl Into<String>) -> StorageOptions {
         self.extension = extension.into();
         self
@@ -165,9 +171,28 @@ impl StorageOptions {
 
     /// Bounds the data set bytes held in memory in normal mode while waiting for the SOP
     /// Class/Instance UID, which the meta header in front of the data set needs. Past this many
-    /// bytes the UIDs the scanner has not seen yet count as absent. Default: 1 MiB.
+    /// bytes the data set goes to the file without its header, and the header, built from the
+    /// UIDs wherever they come, is put in front once the data set is complete (which copies the
+    /// file once). Default: 1 MiB.
     pub fn hold_back_limit(mut self, bytes: usize) -> StorageOptions {
         self.hold_back_limit = bytes;
+        self
+    }
+
+    /// Bounds the size of a data set (`dcmrecv --max-object-size`, not in DCMTK): one larger
+    /// than `bytes` is refused with an [`ErrorKind::OutOfResources`](crate::ErrorKind) error
+    /// (0xA700) and nothing of it is kept. The size is the data set's as decoded: for the
+    /// deflated transfer syntax its inflated size, checked as it inflates, so a deflate bomb
+    /// costs at most `bytes` of inflation. `None` (the default, as DCMTK): unbounded.
+    ///
+    /// ```
+    /// use dcmrecv_storage_policy::StorageOptions;
+    ///
+    /// let options = StorageOptions::new("/srv/dicom").max_object_size(Some(2 << 30));
+    /// # let _ = options;
+    /// ```
+    pub fn max_object_size(mut self, bytes: Option<u64>) -> StorageOptions {
+        self.max_object_size = bytes;
         self
     }
 }

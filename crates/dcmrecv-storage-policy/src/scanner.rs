@@ -11,8 +11,11 @@
 //!   sequence, encapsulated Pixel Data) and the data set ending exactly at an element boundary.
 //!
 //! Values are skipped, never copied (except the first bytes of the three attributes above), so
-//! memory is O(nesting depth), and nesting is bounded by [`MAX_DEPTH`]. It never panics on any
-//! input. Deflated data sets are inflated as the bytes arrive.
+//! memory is O(nesting depth): one 24-byte frame on the heap per open sequence and per open
+//! item, never recursion, and nesting is bounded by [`MAX_DEPTH`] levels of sequences (16,384:
+//! at most 768 KiB of frames). It never panics on any input. Deflated data sets are inflated as
+//! the bytes arrive, and an optional bound stops the inflation as soon as the inflated size
+//! passes it.
 //!
 //! Where DCMTK 3.6.7 is lenient, so is the scanner: odd value lengths are fine, an unknown VR is
 //! read like UN (4-byte length field, as DCMTK's "assuming 4 byte length field"), an item
@@ -82,6 +85,9 @@ pub(crate) enum Error {
     /// The deflate stream ended before its end-of-stream marker.
     #[snafu(display("deflated data set ends before its end of stream"))]
     InflateTruncated,
+    /// The data set inflates to more than the bound it was given.
+    #[snafu(display("deflated data set inflates to more than {limit} bytes"))]
+    TooLarge { limit: u64 },
 }
 
 /// A root-level attribute value captured while scanning.
@@ -135,9 +141,16 @@ pub(crate) struct Scanner {
 
 impl Scanner {
     /// A scanner for the given transfer syntax, or `None` if the syntax is unknown (then nothing
-    /// can be scanned). With `validate` false, the scanner stops as soon as it has passed Series
-    /// Date and swallows structural errors.
-    pub(crate) fn new(syntax: Syntax, validate: bool) -> Option<Scanner> {
+    /// can be scanned). With `validate` false, the scanner stops parsing as soon as it has
+    /// passed Series Date and swallows structural errors. With `inflated_limit`, a deflated data
+    /// set that inflates to more bytes fails with [`Error::TooLarge`] (validating or not) as
+    /// soon as the inflated size passes the bound; it is inflated to the end for that even when
+    /// parsing has stopped.
+    pub(crate) fn new(
+        syntax: Syntax,
+        validate: bool,
+        inflated_limit: Option<u64>,
+    ) -> Option<Scanner> {
         let (explicit, big_endian, encapsulated, deflated) = match syntax {
             Syntax::ImplicitLittle => (false, false, false, false),
             Syntax::ExplicitLittle => (true, false, false, false),
@@ -147,7 +160,7 @@ impl Scanner {
             Syntax::Unknown => return None,
         };
         Some(Scanner {
-            inflater: deflated.then(inflate::Inflater::new),
+            inflater: deflated.then(|| inflate::Inflater::new(inflated_limit)),
             parser: parser::Parser::new(
                 explicit,
                 big_endian,
@@ -189,7 +202,7 @@ impl Scanner {
 
     fn after(&mut self, result: Result<(), Error>) -> Result<(), Error> {
         match result {
-            Err(e) if self.validate => {
+            Err(e) if self.validate || matches!(e, Error::TooLarge { .. }) => {
                 self.stopped = true;
                 Err(e)
             }
@@ -199,12 +212,24 @@ impl Scanner {
                 Ok(())
             }
             Ok(()) => {
-                if self.parser.halted() {
+                // A halted parser ignores what it is fed; inflation goes on while it is
+                // bounded.
+                if self.parser.halted() && !self.bounds_inflated() {
                     self.stopped = true;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Whether this scanner bounds the inflated size of the data set (a deflated data set with
+    /// a bound, still being inflated): then the caller need not bound the received bytes.
+    pub(crate) fn bounds_inflated(&self) -> bool {
+        !self.stopped
+            && self
+                .inflater
+                .as_ref()
+                .is_some_and(inflate::Inflater::bounded)
     }
 
     /// The attributes found so far.

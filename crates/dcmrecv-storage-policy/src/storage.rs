@@ -1,29 +1,17 @@
 //! [`Storage`]: the validated options plus the little state shared by every instance.
 
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use snafu::{ResultExt, Snafu, ensure};
-use tracing::debug;
 
 use crate::incoming::{IncomingInstance, InstanceMeta, StoreError};
-use crate::naming::{check_extension, normalize_output_directory};
+use crate::naming::{ShortUniqueSequence, check_extension, normalize_output_directory};
 use crate::options::StorageOptions;
 use crate::sweep::{self, SweepError};
-
-/// Temporary files are named `.dcmrecv-tmp-<pid>-<n>.part`: hidden, and with an extension no
-/// DICOM scanner or watcher takes for a DICOM file.
-pub(crate) const TEMP_PREFIX: &str = ".dcmrecv-tmp-";
-/// See [`TEMP_PREFIX`].
-pub(crate) const TEMP_SUFFIX: &str = ".part";
-
-/// How many temporary names to try when one is taken (e.g. by a crashed process that had our
-/// process ID).
-const TEMP_ATTEMPTS: u32 = 64;
+use crate::temp_file::TempFiles;
 
 /// Why a [`Storage`] cannot be set up. Each of these ends the program: `dcmrecv` exits with code
 /// 45 for the three output-directory variants.
@@ -55,8 +43,8 @@ pub enum OpenError {
         /// Why a probe file could not be created.
         source: io::Error,
     },
-    /// The file-name extension holds a byte that is not printable ASCII.
-    #[snafu(display("file name extension {extension:?} is not printable ASCII"))]
+    /// The file-name extension holds a NUL byte (which no file name can hold).
+    #[snafu(display("file name extension {extension:?} contains a NUL byte"))]
     InvalidExtension {
         /// The extension as given.
         extension: String,
@@ -77,96 +65,12 @@ pub(crate) struct Shared {
     pub(crate) options: StorageOptions,
     /// The output directory as DCMTK prints it (see `normalize_output_directory`).
     pub(crate) output_directory: PathBuf,
-    pub(crate) pid: u32,
-    counter: AtomicU64,
+    /// This start's temporary files.
+    pub(crate) temp_files: TempFiles,
     /// Unix time at which the storage was created: the first 8 hex digits of `+fsu` names.
     pub(crate) start_time: u32,
-    /// Temporary files are created unnamed and then linked to their temporary name (see
-    /// [`Shared::create_temp`]); cleared when that does not work on this system.
-    create_unnamed: AtomicBool,
-}
-
-impl Shared {
-    /// Creates a new, empty temporary file `<od>/.dcmrecv-tmp-<pid>-<n>.part`.
-    ///
-    /// On Linux the file is first created without a name (`O_TMPFILE`) and then linked to its
-    /// temporary name. The result is the same as creating it by name, but the expensive part,
-    /// allocating the inode, does not hold the output directory's lock, which every
-    /// association creating or renaming a file in that directory needs: with several
-    /// associations the creations no longer queue behind each other (measured in
-    /// `docs/profile.md`). Where unnamed files are not supported (some file systems, no
-    /// `/proc`), files are created by name.
-    pub(crate) fn create_temp(&self) -> io::Result<(PathBuf, File)> {
-        #[cfg(target_os = "linux")]
-        if self.create_unnamed.load(Ordering::Relaxed) {
-            match self.create_temp_unnamed() {
-                Ok(created) => return Ok(created),
-                Err(unnamed) => {
-                    // A failure that creating by name shares (the directory is gone, the disk
-                    // is full) is reported by that attempt; if creating by name works, unnamed
-                    // files do not work here, and are not tried again.
-                    let named = self.create_temp_named();
-                    if named.is_ok() {
-                        self.create_unnamed.store(false, Ordering::Relaxed);
-                        debug!(
-                            "cannot create unnamed temporary files in {} ({unnamed}): creating them by name",
-                            self.output_directory.display()
-                        );
-                    }
-                    return named;
-                }
-            }
-        }
-        self.create_temp_named()
-    }
-
-    /// The next temporary path.
-    fn next_temp_path(&self) -> PathBuf {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        self.output_directory
-            .join(format!("{TEMP_PREFIX}{}-{n}{TEMP_SUFFIX}", self.pid))
-    }
-
-    /// Creates the temporary file by name.
-    fn create_temp_named(&self) -> io::Result<(PathBuf, File)> {
-        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
-        for _ in 0..TEMP_ATTEMPTS {
-            let path = self.next_temp_path();
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(file) => return Ok((path, file)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last)
-    }
-
-    /// Creates the temporary file without a name, then links it to its name.
-    #[cfg(target_os = "linux")]
-    fn create_temp_unnamed(&self) -> io::Result<(PathBuf, File)> {
-        use rustix::fs::{AtFlags, CWD, Mode, OFlags};
-        use std::os::fd::AsRawFd;
-
-        // The mode a file created by name gets (0666 less the umask).
-        let file = File::from(rustix::fs::open(
-            &self.output_directory,
-            OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o666),
-        )?);
-        // Linking the descriptor through /proc needs no privilege (linkat(2)), unlike
-        // AT_EMPTY_PATH.
-        let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
-        for _ in 0..TEMP_ATTEMPTS {
-            let path = self.next_temp_path();
-            match rustix::fs::linkat(CWD, &proc_path, CWD, &path, AtFlags::SYMLINK_FOLLOW) {
-                Ok(()) => return Ok((path, file)),
-                Err(rustix::io::Errno::EXIST) => last = io::ErrorKind::AlreadyExists.into(),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(last)
-    }
+    /// The last 8 hex digits of `+fsu` names.
+    pub(crate) short_unique: ShortUniqueSequence,
 }
 
 /// The storage policy, ready to store: cheap to clone, `Send + Sync`, shared by every association.
@@ -238,22 +142,23 @@ impl Storage {
         let start_time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as u32);
+        let seed = uuid::Uuid::new_v4().as_u128();
         let shared = Shared {
+            temp_files: TempFiles::new(output_directory.clone()),
             options,
             output_directory,
-            pid: std::process::id(),
-            counter: AtomicU64::new(0),
             start_time,
-            create_unnamed: AtomicBool::new(true),
+            short_unique: ShortUniqueSequence::new(seed as u32, (seed >> 32) as u32),
         };
-        let (probe, file) = shared
-            .create_temp()
+        // The probe is removed when dropped (one we cannot remove is harmless: nobody holds
+        // it, so the next sweep removes it).
+        let probe = shared
+            .temp_files
+            .create()
             .context(OutputDirectoryNotWritableSnafu {
                 path: shared.output_directory.clone(),
             })?;
-        drop(file);
-        // A probe we cannot remove is harmless: sweep_leftovers removes it on the next start.
-        let _ = std::fs::remove_file(&probe);
+        drop(probe);
         Ok(Storage {
             shared: Arc::new(shared),
         })
@@ -281,15 +186,21 @@ impl Storage {
         IncomingInstance::begin(Arc::clone(&self.shared), instance.clone())
     }
 
-    /// Removes temporary files left in the output directory by a process that crashed, and
-    /// returns their paths (each is also reported with a `warn!` event).
+    /// Removes temporary files left in the output directory by a receiver that crashed (or was
+    /// killed), and returns their paths (each is also reported with a `warn!` event).
     ///
-    /// Only files matching our temporary name pattern `.dcmrecv-tmp-<pid>-<n>.part` are
-    /// considered, and files of this process or of another running process (checked through
-    /// `/proc` where it exists) are left alone, so two receivers sharing an output directory do
-    /// not remove each other's transfers in flight.
+    /// Only regular files matching our temporary name pattern
+    /// `.dcmrecv-tmp-<start id>-<n>.part` are considered, and only those that no live receiver
+    /// holds: each receiver holds an exclusive `flock` on each of its temporary files while it
+    /// writes them. So a restarted receiver sweeps its predecessor's files even when it has the
+    /// same process ID (PID 1 in a container), and two receivers sharing an output directory do
+    /// not remove each other's transfers in flight. Without `flock` (not Unix), every file of
+    /// another start counts as a leftover.
     pub fn sweep_leftovers(&self) -> Result<Vec<PathBuf>, SweepError> {
-        sweep::sweep(&self.shared.output_directory, self.shared.pid)
+        sweep::sweep(
+            &self.shared.output_directory,
+            self.shared.temp_files.start_id(),
+        )
     }
 }
 
@@ -305,84 +216,6 @@ mod tests {
         assert_send::<IncomingInstance>();
         assert_send_sync::<OpenError>();
         assert_send_sync::<StoreError>();
-    }
-
-    fn shared_in(dir: &Path) -> Shared {
-        Shared {
-            options: StorageOptions::new(dir),
-            output_directory: dir.to_path_buf(),
-            pid: std::process::id(),
-            counter: AtomicU64::new(0),
-            start_time: 0,
-            create_unnamed: AtomicBool::new(true),
-        }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn temporary_files_get_their_name_and_mode_however_they_are_created() {
-        use std::io::Write;
-        use std::os::unix::fs::PermissionsExt;
-
-        let dir = tempfile::tempdir().unwrap();
-        let shared = shared_in(dir.path());
-        let named = shared.create_temp_named().unwrap();
-        let (path, mut file) = shared.create_temp().unwrap();
-        // On Linux the second one was created unnamed and then linked.
-        #[cfg(target_os = "linux")]
-        assert!(shared.create_unnamed.load(Ordering::Relaxed));
-        let pid = std::process::id();
-        assert_eq!(
-            path.file_name().unwrap().to_str().unwrap(),
-            format!(".dcmrecv-tmp-{pid}-1.part")
-        );
-        file.write_all(b"bytes").unwrap();
-        drop(file);
-        assert_eq!(std::fs::read(&path).unwrap(), b"bytes");
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
-        assert_eq!(mode(&path), mode(&named.0));
-        let mut names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            [
-                format!(".dcmrecv-tmp-{pid}-0.part"),
-                format!(".dcmrecv-tmp-{pid}-1.part")
-            ]
-        );
-    }
-
-    #[test]
-    fn taken_temporary_names_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let shared = shared_in(dir.path());
-        let pid = std::process::id();
-        for n in 0..3 {
-            std::fs::write(
-                dir.path().join(format!(".dcmrecv-tmp-{pid}-{n}.part")),
-                b"x",
-            )
-            .unwrap();
-        }
-        let (path, _) = shared.create_temp().unwrap();
-        assert_eq!(path, dir.path().join(format!(".dcmrecv-tmp-{pid}-3.part")));
-        assert_eq!(
-            std::fs::read(dir.path().join(format!(".dcmrecv-tmp-{pid}-0.part"))).unwrap(),
-            b"x"
-        );
-    }
-
-    #[test]
-    fn a_missing_directory_fails_as_when_creating_by_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let shared = shared_in(&dir.path().join("gone"));
-        let error = shared.create_temp().unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::NotFound);
-        // Not a reason to stop creating unnamed files.
-        assert!(shared.create_unnamed.load(Ordering::Relaxed));
     }
 
     #[test]

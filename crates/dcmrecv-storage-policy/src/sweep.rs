@@ -1,12 +1,13 @@
-//! Removing temporary files left behind by a crash.
+//! Removing temporary files that no live receiver holds.
 
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use snafu::{ResultExt, Snafu};
 use tracing::warn;
 
-use crate::storage::{TEMP_PREFIX, TEMP_SUFFIX};
+use crate::temp_file::{temp_file_start_id, try_lock};
 
 /// The output directory could not be listed.
 #[derive(Debug, Snafu)]
@@ -22,41 +23,40 @@ pub enum SweepError {
     },
 }
 
-/// The process ID in a temporary file name `.dcmrecv-tmp-<pid>-<n>.part`, if the name has exactly
-/// that shape.
-pub(crate) fn temp_file_owner(name: &str) -> Option<u32> {
-    let middle = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
-    let (pid, n) = middle.split_once('-')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(pid) || !digits(n) {
+/// Whether the temporary file at `path` is a leftover: nobody holds its lock (every live
+/// receiver holds the lock of each of its temporary files, see `temp_file`). On success the
+/// returned file holds the lock, so the caller removes the file while nobody else can claim it.
+/// Without `flock` (not Unix), only the files of this start count as live.
+fn claim_leftover(path: &Path, own: bool) -> Option<File> {
+    if own && cfg!(not(unix)) {
         return None;
     }
-    pid.parse().ok()
+    let file = File::open(path).ok()?;
+    match try_lock(&file) {
+        Ok(true) => Some(file),
+        _ => None,
+    }
 }
 
-/// Whether another process with this ID is running. Only Linux-like systems with `/proc` can
-/// tell; elsewhere every owner counts as gone.
-fn process_is_running(pid: u32) -> bool {
-    Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists()
-}
-
-pub(crate) fn sweep(directory: &Path, own_pid: u32) -> Result<Vec<PathBuf>, SweepError> {
+/// Removes every temporary file in `directory` that no live receiver holds, and returns their
+/// paths (each also reported with a `warn!` event). `own_start_id` is this receiver's.
+pub(crate) fn sweep(directory: &Path, own_start_id: &str) -> Result<Vec<PathBuf>, SweepError> {
     let entries = std::fs::read_dir(directory).context(ReadDirectorySnafu { path: directory })?;
     let mut removed = Vec::new();
     for entry in entries {
         let entry = entry.context(ReadDirectorySnafu { path: directory })?;
         let name = entry.file_name();
-        let Some(owner) = name.to_str().and_then(temp_file_owner) else {
+        let Some(start_id) = name.to_str().and_then(temp_file_start_id) else {
             continue;
         };
-        if owner == own_pid || process_is_running(owner) {
-            continue;
-        }
-        let path = entry.path();
         // Only regular files: never follow or remove anything else that happens to match.
         if !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
+        let path = entry.path();
+        let Some(_claimed) = claim_leftover(&path, start_id == own_start_id) else {
+            continue;
+        };
         match std::fs::remove_file(&path) {
             Ok(()) => {
                 warn!(
@@ -81,21 +81,32 @@ pub(crate) fn sweep(directory: &Path, own_pid: u32) -> Result<Vec<PathBuf>, Swee
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::temp_file::TempFiles;
 
     #[test]
-    fn only_our_pattern_matches() {
-        assert_eq!(temp_file_owner(".dcmrecv-tmp-123-0.part"), Some(123));
-        assert_eq!(
-            temp_file_owner(".dcmrecv-tmp-4294967295-18.part"),
-            Some(u32::MAX)
-        );
-        assert_eq!(temp_file_owner(".dcmrecv-tmp-4294967296-18.part"), None);
-        assert_eq!(temp_file_owner(".dcmrecv-tmp-123-0.part.dcm"), None);
-        assert_eq!(temp_file_owner("dcmrecv-tmp-123-0.part"), None);
-        assert_eq!(temp_file_owner(".dcmrecv-tmp-123.part"), None);
-        assert_eq!(temp_file_owner(".dcmrecv-tmp--0.part"), None);
-        assert_eq!(temp_file_owner(".dcmrecv-tmp-12a-0.part"), None);
-        assert_eq!(temp_file_owner(".dcmrecv-tmp-1-2-3.part"), None);
-        assert_eq!(temp_file_owner("CT.1.2.3"), None);
+    fn leftovers_go_and_live_files_of_any_receiver_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        // A crashed receiver's file (unlocked), one of an earlier version (named after a PID),
+        // and the live files of two receivers.
+        let crashed = dir.path().join(".dcmrecv-tmp-00000000000000aa-7.part");
+        let old = dir.path().join(".dcmrecv-tmp-1-0.part");
+        std::fs::write(&crashed, b"half").unwrap();
+        std::fs::write(&old, b"half").unwrap();
+        let ours = TempFiles::new(dir.path().to_path_buf());
+        let theirs = TempFiles::new(dir.path().to_path_buf());
+        let (mine, other) = (ours.create().unwrap(), theirs.create().unwrap());
+        // Not ours: a file that only looks similar, and a directory of the right shape.
+        std::fs::write(dir.path().join(".dcmrecv-tmp-x-0.part"), b"").unwrap();
+        std::fs::create_dir(dir.path().join(".dcmrecv-tmp-bb-0.part")).unwrap();
+
+        let removed = sweep(dir.path(), ours.start_id()).unwrap();
+        let mut expected = vec![crashed, old];
+        expected.sort();
+        assert_eq!(removed, expected);
+        assert!(mine.path().exists() && other.path().exists());
+        assert!(dir.path().join(".dcmrecv-tmp-x-0.part").exists());
+        assert!(dir.path().join(".dcmrecv-tmp-bb-0.part").is_dir());
+        // A second sweep finds nothing more.
+        assert!(sweep(dir.path(), ours.start_id()).unwrap().is_empty());
     }
 }

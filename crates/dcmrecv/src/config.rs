@@ -225,6 +225,9 @@ pub(crate) struct Config {
     /// `--shutdown-timeout` (not in DCMTK; default 10 s): how long SIGTERM/SIGINT wait for
     /// running associations.
     pub(crate) shutdown_timeout: Duration,
+    /// `--max-object-size` (not in DCMTK; default unlimited): the largest data set stored, in
+    /// bytes (inflated).
+    pub(crate) max_object_size: Option<u64>,
 }
 
 /// DCMTK's default AE title.
@@ -324,6 +327,10 @@ impl Config {
             None => Duration::from_secs(10),
         };
         let fsync = winner(args, &[Opt::Fsync, Opt::NoFsync]).is_some_and(|o| o.opt == Opt::Fsync);
+        let max_object_size = match args.last(Opt::MaxObjectSize) {
+            Some(o) => Some(option_number(o, 1, None)?),
+            None => None,
+        };
 
         Ok(Config {
             port,
@@ -348,6 +355,7 @@ impl Config {
             allowed_calling,
             allowed_called,
             shutdown_timeout,
+            max_object_size,
         })
     }
 }
@@ -530,6 +538,7 @@ mod tests {
         assert_eq!(c.max_associations, 64);
         assert!(c.allowed_calling.is_empty() && c.allowed_called.is_empty());
         assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_object_size, None);
         assert!(!c.print_arguments && !c.verbose_pc);
     }
 
@@ -762,6 +771,18 @@ mod tests {
         assert_eq!(c.allowed_called, ["ARCHIVE"]);
         assert_eq!(c.shutdown_timeout, Duration::ZERO);
         assert_eq!(ok(&["-ba", "::1", "104"]).bind_address.to_string(), "::1");
+        assert_eq!(
+            ok(&["--max-object-size", "1048576", "104"]).max_object_size,
+            Some(1_048_576)
+        );
+        assert_eq!(
+            err(&["--max-object-size", "0", "104"]),
+            "Invalid value for option --max-object-size (underflow: 0)"
+        );
+        assert_eq!(
+            err(&["--max-object-size", "-1", "104"]),
+            "Invalid value for option --max-object-size (-1)"
+        );
         assert_eq!(
             err(&["-ba", "localhost", "104"]),
             "Invalid value for option --bind-address (localhost)"

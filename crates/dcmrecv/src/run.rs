@@ -180,6 +180,7 @@ fn storage_options(config: &Config) -> StorageOptions {
             StorageMode::Ignore => Mode::Ignore,
         })
         .fsync(config.fsync)
+        .max_object_size(config.max_object_size)
         .implementation(
             DEFAULT_IMPLEMENTATION_CLASS_UID,
             DEFAULT_IMPLEMENTATION_VERSION_NAME,

@@ -3,7 +3,7 @@
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::parser::Parser;
-use super::{Error, InflateTruncatedSnafu};
+use super::{Error, InflateTruncatedSnafu, TooLargeSnafu};
 
 /// Size of the buffer inflated bytes pass through on their way to the parser.
 const OUT_BUFFER: usize = 32 * 1024;
@@ -14,6 +14,8 @@ pub(super) struct Inflater {
     out: Box<[u8]>,
     /// The end-of-stream marker has been seen; later bytes (padding) are ignored.
     ended: bool,
+    /// Fail as soon as more bytes than this have been inflated.
+    limit: Option<u64>,
 }
 
 impl std::fmt::Debug for Inflater {
@@ -22,17 +24,25 @@ impl std::fmt::Debug for Inflater {
             .field("total_in", &self.stream.total_in())
             .field("total_out", &self.stream.total_out())
             .field("ended", &self.ended)
+            .field("limit", &self.limit)
             .finish()
     }
 }
 
 impl Inflater {
-    pub(super) fn new() -> Inflater {
+    /// An inflater that fails once more than `limit` bytes have come out (if given).
+    pub(super) fn new(limit: Option<u64>) -> Inflater {
         Inflater {
             stream: Decompress::new(false),
             out: vec![0; OUT_BUFFER].into_boxed_slice(),
             ended: false,
+            limit,
         }
+    }
+
+    /// Whether it has a bound and is still inflating.
+    pub(super) fn bounded(&self) -> bool {
+        self.limit.is_some() && !self.ended
     }
 
     /// Inflates `input` and passes everything it yields to `parser`.
@@ -58,6 +68,11 @@ impl Inflater {
             let result = self.stream.decompress(input, &mut self.out, flush);
             let consumed = usize::try_from(self.stream.total_in() - in_before).unwrap_or(0);
             let produced = usize::try_from(self.stream.total_out() - out_before).unwrap_or(0);
+            // Checked after every output buffer (32 KiB): a deflate bomb costs no more than the
+            // bound's worth of inflation.
+            if let Some(limit) = self.limit {
+                snafu::ensure!(self.stream.total_out() <= limit, TooLargeSnafu { limit });
+            }
             // What was inflated before a corrupt spot is parsed before the error is reported,
             // so that the outcome does not depend on how the bytes were split into chunks.
             parser.feed(self.out.get(..produced).unwrap_or(&[]))?;

@@ -13,7 +13,7 @@ struct Outcome {
 }
 
 fn scan_chunks(ts: &str, validate: bool, chunks: &[&[u8]]) -> Outcome {
-    let mut scanner = Scanner::new(Syntax::from_uid(ts), validate).unwrap();
+    let mut scanner = Scanner::new(Syntax::from_uid(ts), validate, None).unwrap();
     let mut result = Ok(());
     for chunk in chunks {
         if let Err(e) = scanner.feed(chunk) {
@@ -108,7 +108,7 @@ fn well_formed_samples_in_every_syntax() {
 #[test]
 fn uids_settle_once_the_instance_uid_is_passed() {
     let bytes = encode(&sample_object(Some("20200115")), EXPLICIT);
-    let mut scanner = Scanner::new(Syntax::ExplicitLittle, true).unwrap();
+    let mut scanner = Scanner::new(Syntax::ExplicitLittle, true, None).unwrap();
     let mut settled_at = None;
     for (i, byte) in bytes.iter().enumerate() {
         scanner.feed(std::slice::from_ref(byte)).unwrap();
@@ -144,7 +144,7 @@ fn uids_settle_when_the_instance_uid_is_missing() {
         &r.element(0x0008, 0x0016, "UI", b"1.2\0"),
         &r.element(0x0008, 0x0020, "DA", b"20200115"),
     ]);
-    let mut scanner = Scanner::new(Syntax::ExplicitLittle, true).unwrap();
+    let mut scanner = Scanner::new(Syntax::ExplicitLittle, true, None).unwrap();
     scanner.feed(&bytes[..12]).unwrap();
     assert!(!scanner.uids_settled());
     scanner.feed(&bytes[12..20]).unwrap();
@@ -374,16 +374,24 @@ fn malformed_data_sets() {
         &cat(&[&r.header(0x0008, 0x1140, "SQ", UNDEF), &r.item(0)]),
         expect!["data set ends inside the sequence (0008,1140) at byte 20"],
     );
-    // Hostile nesting depth.
-    let mut deep = Vec::new();
-    for _ in 0..200 {
-        deep.extend(r.header(0x0008, 0x1140, "SQ", UNDEF));
-        deep.extend(r.item(UNDEF));
-    }
+    // Hostile nesting depth: 16,384 levels are fine, one more is not.
+    let nested = |levels: usize| {
+        let mut deep = Vec::new();
+        for _ in 0..levels {
+            deep.extend(r.header(0x0008, 0x1140, "SQ", UNDEF));
+            deep.extend(r.item(UNDEF));
+        }
+        for _ in 0..levels {
+            deep.extend(r.item_end());
+            deep.extend(r.sequence_end());
+        }
+        deep
+    };
+    check_result(EXPLICIT, &nested(MAX_DEPTH), expect!["ok"]);
     check_result(
         EXPLICIT,
-        &deep,
-        expect!["sequences nested deeper than 256 levels at byte 2572"],
+        &nested(MAX_DEPTH + 1),
+        expect!["sequences nested deeper than 16384 levels at byte 327692"],
     );
     // Deflate trouble.
     check_result(
@@ -523,7 +531,7 @@ fn not_validating_stops_after_series_date_and_ignores_errors() {
 
 #[test]
 fn unknown_syntaxes_are_not_scanned() {
-    assert!(Scanner::new(Syntax::Unknown, true).is_none());
+    assert!(Scanner::new(Syntax::Unknown, true, None).is_none());
 }
 
 /// Data sets for the chunking property: the well-formed samples and a few malformed ones.

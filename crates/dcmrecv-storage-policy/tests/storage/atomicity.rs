@@ -21,11 +21,17 @@ fn while_receiving_only_a_hidden_temporary_file_exists() {
     incoming.write(&dataset[..dataset.len() / 2]).unwrap();
     let during = tree(dir.path());
     assert_eq!(during.len(), 1);
-    let pid = std::process::id();
+    // `.dcmrecv-tmp-<16 hex digits drawn at start>-<n>.part`.
+    let middle = during[0]
+        .strip_prefix(".dcmrecv-tmp-")
+        .and_then(|m| m.strip_suffix(".part"))
+        .unwrap_or_else(|| panic!("{during:?}"));
+    let (id, n) = middle.split_once('-').unwrap();
     assert!(
-        during[0].starts_with(&format!(".dcmrecv-tmp-{pid}-")) && during[0].ends_with(".part"),
+        id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
         "{during:?}"
     );
+    assert!(n.bytes().all(|b| b.is_ascii_digit()), "{during:?}");
     incoming.write(&dataset[dataset.len() / 2..]).unwrap();
     incoming.finish().unwrap();
     assert_eq!(tree(dir.path()), vec![format!("CT.{UID}")]);
@@ -69,37 +75,61 @@ fn an_abort_does_not_touch_a_previously_stored_file() {
     assert_eq!(tree(dir.path()), vec![format!("CT.{UID}")]);
 }
 
+// See: issue 11, item 8.
 #[test]
-fn sweep_removes_only_dead_leftovers_of_our_pattern() {
+fn sweep_removes_only_leftovers_that_no_live_receiver_holds() {
     let dir = tempdir();
     let storage = storage(StorageOptions::new(dir.path()));
-    let dead = ".dcmrecv-tmp-4294967295-7.part";
-    let own = format!(".dcmrecv-tmp-{}-999999.part", std::process::id());
-    let alive = ".dcmrecv-tmp-1-0.part"; // PID 1 is always running
+    // Another receiver on the same directory, with a transfer in flight (it could even have
+    // our process ID: PID 1 in two containers).
+    let other = crate::support::storage(StorageOptions::new(dir.path()));
+    let dataset = Synth::ct(UID).encode(EXPLICIT);
+    let mut theirs = other.begin(&InstanceMeta::new(CT, UID, EXPLICIT)).unwrap();
+    theirs.write(&dataset[..100]).unwrap();
+    let mut ours = storage
+        .begin(&InstanceMeta::new(CT, UID, EXPLICIT))
+        .unwrap();
+    ours.write(&dataset[..100]).unwrap();
+    let live = tree(dir.path());
+    assert_eq!(live.len(), 2);
+    // Leftovers of killed receivers: nobody holds them, whatever the id, including the
+    // `<pid>` names of earlier versions and names of our own pid.
+    let dead = [
+        ".dcmrecv-tmp-00000000000000ff-7.part".to_string(),
+        ".dcmrecv-tmp-1-0.part".to_string(),
+        format!(".dcmrecv-tmp-{}-3.part", std::process::id()),
+    ];
     let others = [
         "CT.1.2.3",
         ".dcmrecv-tmp-x-1.part",
         "dcmrecv-tmp-5-5.part",
         ".dcmrecv-tmp-5-5.part.dcm",
     ];
-    for name in [dead, own.as_str(), alive].iter().chain(others.iter()) {
+    for name in dead.iter().map(String::as_str).chain(others) {
         std::fs::write(dir.path().join(name), b"partial").unwrap();
     }
     std::fs::create_dir(dir.path().join(".dcmrecv-tmp-4294967294-1.part")).unwrap();
     let (removed, logs) = capture_logs(|| storage.sweep_leftovers());
     let removed = removed.unwrap();
-    assert_eq!(removed, vec![dir.path().join(dead)]);
-    assert!(logs.contains(&format!(
-        "WARN removed temporary file left by an interrupted transfer: {}",
-        dir.path().join(dead).display()
-    )));
-    let left = tree(dir.path());
-    assert!(!left.contains(&dead.to_string()));
-    assert!(left.contains(&own));
-    assert!(left.contains(&alive.to_string()));
-    for other in others {
-        assert!(left.contains(&other.to_string()), "{other}");
+    let mut expected: Vec<_> = dead.iter().map(|d| dir.path().join(d)).collect();
+    expected.sort();
+    assert_eq!(removed, expected);
+    for path in &expected {
+        assert!(logs.contains(&format!(
+            "WARN removed temporary file left by an interrupted transfer: {}",
+            path.display()
+        )));
     }
+    let left = tree(dir.path());
+    for name in live.iter().map(String::as_str).chain(others) {
+        assert!(left.contains(&name.to_string()), "{name}: {left:?}");
+    }
+    // The other receiver's sweep spares ours too; both transfers complete.
+    assert!(other.sweep_leftovers().unwrap().is_empty());
+    theirs.write(&dataset[100..]).unwrap();
+    theirs.finish().unwrap();
+    ours.write(&dataset[100..]).unwrap();
+    ours.finish().unwrap();
     assert!(storage.sweep_leftovers().unwrap().is_empty());
 }
 

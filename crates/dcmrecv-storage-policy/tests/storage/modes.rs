@@ -300,10 +300,10 @@ fn unknown_transfer_syntaxes_are_stored_unchecked_with_the_commands_uids() {
     );
 }
 
+// See: issue 11, item 6.
 #[test]
-fn hold_back_is_bounded_and_past_the_bound_the_uids_count_as_absent() {
+fn uids_past_the_hold_back_bound_still_make_the_meta_header() {
     let dir = tempdir();
-    let storage = storage(StorageOptions::new(dir.path()).hold_back_limit(16));
     // Put a large element before the UIDs so they arrive after the bound.
     let mut obj = Synth::ct(UID).object();
     obj.put(DataElement::new(
@@ -312,8 +312,38 @@ fn hold_back_is_bounded_and_past_the_bound_the_uids_count_as_absent() {
         PrimitiveValue::from("ISO_IR 100 ".repeat(4).trim_end()),
     ));
     let dataset = encode(&obj, EXPLICIT);
+    for fsync in [false, true] {
+        let storage = storage(
+            StorageOptions::new(dir.path())
+                .hold_back_limit(16)
+                .fsync(fsync),
+        );
+        let (stored, logs) = capture_logs(|| store_ct(&storage, UID, &dataset, 8));
+        let stored = stored.unwrap();
+        assert_eq!(stored.path().unwrap(), dir.path().join(format!("CT.{UID}")));
+        assert!(logs.contains("writing the meta header in front"), "{logs}");
+        let file = std::fs::read(stored.path().unwrap()).unwrap();
+        assert_eq!(&file[header_len(&file)..], &dataset[..]);
+        let listing = meta_listing(&file);
+        assert!(
+            listing.contains(&format!("(0002,0002) UI \"{CT}\\0\"")),
+            "{listing}"
+        );
+        assert!(
+            listing.contains(&format!("(0002,0003) UI \"{UID}\\0\"")),
+            "{listing}"
+        );
+        assert_eq!(
+            tree(dir.path()),
+            vec![format!("CT.{UID}")],
+            "no temporary left"
+        );
+    }
+    // Without SOP UIDs anywhere, DCMTK's fallbacks: its "private generic file" class and a new
+    // instance UID.
+    let storage = storage(StorageOptions::new(dir.path()).hold_back_limit(16));
+    let dataset = Synth::ct(UID).class(None).instance(None).encode(EXPLICIT);
     let stored = store_ct(&storage, UID, &dataset, 8).unwrap();
-    assert_eq!(stored.path().unwrap(), dir.path().join(format!("CT.{UID}")));
     let file = std::fs::read(stored.path().unwrap()).unwrap();
     assert_eq!(&file[header_len(&file)..], &dataset[..]);
     let listing = meta_listing(&file);
@@ -322,6 +352,107 @@ fn hold_back_is_bounded_and_past_the_bound_the_uids_count_as_absent() {
         "{listing}"
     );
     assert!(listing.contains("(0002,0003) UI \"2.25."), "{listing}");
+}
+
+// See: issue 11, item 11.
+#[test]
+fn data_sets_larger_than_the_maximum_are_refused_and_leave_nothing() {
+    let dir = tempdir();
+    let dataset = Synth::ct(UID).pixel_bytes(4096).encode(EXPLICIT);
+    let size = dataset.len() as u64;
+    for mode in [Mode::Normal, Mode::BitPreserving, Mode::Ignore] {
+        let at = storage(
+            StorageOptions::new(dir.path())
+                .mode(mode)
+                .max_object_size(Some(size)),
+        );
+        // Exactly at the bound: stored.
+        store_ct(&at, UID, &dataset, 1000).unwrap();
+        let below = storage(
+            StorageOptions::new(dir.path())
+                .mode(mode)
+                .max_object_size(Some(size - 1)),
+        );
+        let before = tree(dir.path());
+        let (result, logs) = capture_logs(|| store_ct(&below, UID, &dataset, 1000));
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::OutOfResources, "{mode:?}");
+        assert_eq!(error.kind().status(), 0xA700);
+        assert_eq!(
+            error.reason(),
+            "data set larger than the maximum object size"
+        );
+        assert!(logs.contains(&format!(
+            "ERROR cannot store received object: data set larger than the maximum object size ({} bytes)",
+            size - 1
+        )), "{logs}");
+        assert_eq!(tree(dir.path()), before, "{mode:?}: nothing added");
+    }
+}
+
+// See: issue 11, item 11.
+#[test]
+fn a_deflate_bomb_is_cut_as_soon_as_it_inflates_past_the_maximum() {
+    let dir = tempdir();
+    // 16 MiB of zero pixels deflate to about 16 KB.
+    let dataset = {
+        use std::io::Write;
+        let mut plain = Synth::ct(UID).pixel_bytes(0).object();
+        plain.remove_element(tags::PIXEL_DATA);
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&encode(&plain, EXPLICIT)).unwrap();
+        // (7FE0,0010) OW, 16 MiB.
+        encoder
+            .write_all(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0, 0, 0, 0, 1])
+            .unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..16 {
+            encoder.write_all(&zeros).unwrap();
+        }
+        encoder.finish().unwrap()
+    };
+    assert!(dataset.len() < 100_000, "{}", dataset.len());
+    for (mode, subdirectories) in [
+        (Mode::Normal, Subdirectories::None),
+        (Mode::Ignore, Subdirectories::None),
+        (Mode::BitPreserving, Subdirectories::None),
+        (Mode::BitPreserving, Subdirectories::SeriesDate),
+    ] {
+        let storage = storage(
+            StorageOptions::new(dir.path())
+                .mode(mode)
+                .subdirectories(subdirectories)
+                .max_object_size(Some(1 << 20)),
+        );
+        let mut incoming = storage
+            .begin(&InstanceMeta::new(CT, UID, DEFLATED))
+            .unwrap();
+        // The bomb is cut in the chunk that inflates past 1 MiB, long before its end.
+        let mut fed = 0;
+        let error = dataset
+            .chunks(1024)
+            .find_map(|chunk| {
+                fed += chunk.len();
+                incoming.write(chunk).err()
+            })
+            .unwrap_or_else(|| panic!("{mode:?}: not refused"));
+        assert_eq!(error.kind(), ErrorKind::OutOfResources, "{mode:?}");
+        assert!(fed < 8 * 1024, "{mode:?}: {fed} bytes fed before the cut");
+        let error = incoming.finish().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::OutOfResources);
+        assert!(tree(dir.path()).is_empty(), "{mode:?}");
+    }
+    // Without a bound the same bytes are stored.
+    let unbounded = storage(StorageOptions::new(dir.path()));
+    store(
+        &unbounded,
+        &InstanceMeta::new(CT, UID, DEFLATED),
+        &dataset,
+        16_384,
+    )
+    .unwrap();
+    assert_eq!(tree(dir.path()), vec![format!("CT.{UID}")]);
 }
 
 /// Normal mode deliberately differs from DCMTK: DCMTK decodes and re-encodes the data set, so an

@@ -289,6 +289,12 @@ options! {
     ];
     /// `-fs`.
     NoFsync = Some("-fs"), "--no-fsync", 0, ["do not flush files to disk (default)"];
+    /// `--max-object-size BYTES`.
+    MaxObjectSize = None, "--max-object-size", 1, [
+        "[n]umber of bytes: integer (default: unlimited)",
+        "refuse data sets larger than n bytes (inflated)",
+        "with 0xA700; nothing of them is stored",
+    ];
     /// `--log-format FORMAT`.
     LogFormat = None, "--log-format", 1, [
         "[f]ormat: string (text, json; default: text)",
@@ -426,6 +432,7 @@ pub(crate) const HELP_LAYOUT: &[Layout] = {
         Subgroup("output:"),
         O(Opt::Fsync),
         O(Opt::NoFsync),
+        O(Opt::MaxObjectSize),
         Subgroup("logging:"),
         O(Opt::LogFormat),
     ]
