@@ -1,5 +1,5 @@
-//! CPU time of processes and threads, from `/proc/<pid>/stat` (utime and stime, in clock ticks
-//! of 1/100 s, the value of `CLK_TCK` on Linux).
+//! CPU time of processes, from `/proc/<pid>/stat` (utime and stime, in clock ticks of 1/100 s,
+//! the value of `CLK_TCK` on Linux), and of the calling thread, from its CPU-time clock.
 
 /// CPU time of a process (or thread) in seconds: (user, system).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -35,9 +35,11 @@ pub fn process_cpu(pid: u32) -> CpuTime {
     read(&format!("/proc/{pid}/stat"))
 }
 
-/// The CPU time the calling thread has used so far.
+/// The CPU time the calling thread has used so far, to the nanosecond
+/// (`CLOCK_THREAD_CPUTIME_ID`).
 pub(crate) fn thread_cpu_seconds() -> f64 {
-    read("/proc/thread-self/stat").total()
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
 }
 
 fn read(path: &str) -> CpuTime {

@@ -7,7 +7,12 @@
 //! the *pixels* (shared by every association through an `Arc`, never copied). The 200 MiB object
 //! is therefore in memory once, whatever the number of associations.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::sync::Arc;
+
+use dicom_object::FileMetaTableBuilder;
 
 use crate::objects::Instance;
 use crate::raw::{CT, EXPLICIT, c_store_rq};
@@ -85,6 +90,23 @@ impl DataSet {
         write_uid(&mut head[self.uid_at..], association, object);
         head.extend_from_slice(&self.pixels);
         head
+    }
+
+    /// Writes the object numbered `object` on association `association` as a Part-10 file (for
+    /// senders that read files, such as `storescu`, to compare with).
+    pub fn write_file(&self, path: &Path, association: u64, object: u64) -> std::io::Result<()> {
+        let meta = FileMetaTableBuilder::new()
+            .transfer_syntax(EXPLICIT)
+            .media_storage_sop_class_uid(CT)
+            .media_storage_sop_instance_uid(DataSet::uid(association, object))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let mut w = BufWriter::new(File::create(path)?);
+        w.write_all(&[0u8; 128])?;
+        w.write_all(b"DICM")?;
+        meta.write(&mut w).map_err(std::io::Error::other)?;
+        w.write_all(&self.to_vec(association, object))?;
+        w.flush()
     }
 
     /// The SOP Instance UID of the object numbered `object` on association `association`.
@@ -184,9 +206,9 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 /// The conventional name of a size: `2k`, `512k`, `200m`, or the number of bytes.
 pub fn size_name(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{}m", bytes >> 20)
-    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
         format!("{}k", bytes >> 10)
     } else {
         bytes.to_string()
@@ -246,5 +268,9 @@ mod tests {
         assert_eq!(uid.trim_end_matches('\0'), DataSet::uid(1, 2));
         let rows = obj.element(dicom_dictionary_std::tags::ROWS).unwrap();
         assert_eq!(rows.to_int::<u16>().unwrap(), ds.side());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.dcm");
+        ds.write_file(&path, 1, 2).unwrap();
+        assert_eq!(crate::objects::dataset_of_file(&path), bytes);
     }
 }

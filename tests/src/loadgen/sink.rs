@@ -209,7 +209,7 @@ fn on_p_data(
             };
             msg.stores += 1;
             let status = match options.fail_every {
-                Some(k) if k > 0 && msg.stores % k == 0 => 0xA700,
+                Some(k) if k > 0 && msg.stores.is_multiple_of(k) => 0xA700,
                 _ => 0x0000,
             };
             respond(
