@@ -278,6 +278,7 @@ fn alternate(
     size: u64,
     runs: usize,
     root: &Path,
+    explicit: bool,
 ) -> Result<Vec<Row>, String> {
     let mut rows: Vec<Row> = receivers
         .iter()
@@ -296,6 +297,9 @@ fn alternate(
             (0..receivers.len()).rev().collect()
         };
         for i in order {
+            if !runs_with(&receivers[i], load.assocs, explicit) {
+                continue;
+            }
             let rx = &receivers[i];
             let objects = (load.objects / rx.divisor).max(load.assocs as u64);
             let sample = measure(
@@ -308,7 +312,14 @@ fn alternate(
             rows[i].samples.push(sample);
         }
     }
+    rows.retain(|r| !r.samples.is_empty());
     Ok(rows)
+}
+
+/// Whether `rx` runs with `assocs` associations: always when the receivers were named on
+/// the command line, else up to its limit.
+fn runs_with(rx: &Receiver, assocs: usize, explicit: bool) -> bool {
+    explicit || rx.max_assocs.is_none_or(|(max, _)| assocs <= max)
 }
 
 /// Entry point: runs the section and writes `capacity.md` and `capacity.svg` into `out_dir`;
@@ -351,6 +362,7 @@ pub(crate) fn run(o: &CapacityOptions, ours_bin: &Path, out_dir: &Path) -> Resul
                 size,
                 o.runs,
                 &root,
+                o.receivers.is_some(),
             )?);
         }
         data_sets.push((size, ds));
@@ -401,6 +413,14 @@ fn header(md: &mut String, o: &CapacityOptions, roster: &receivers::Roster, skip
     let _ = writeln!(md, "Receivers that ran: {}.", ran.join(", "));
     if !roster.missing.is_empty() {
         let _ = writeln!(md, "Not run: {}.", roster.missing.join("; "));
+    }
+    for r in &roster.receivers {
+        if let Some((max, why)) = r.max_assocs
+            && o.receivers.is_none()
+            && o.assocs.iter().any(|a| *a > max)
+        {
+            let _ = writeln!(md, "{} runs up to {max} associations: {why}.", r.label);
+        }
     }
     let _ = writeln!(
         md,

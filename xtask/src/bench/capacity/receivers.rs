@@ -32,6 +32,8 @@ pub(crate) struct Receiver {
     /// The share of each case's objects it is sent (1 = all; slow receivers get fewer so
     /// the section stays short; rates stay comparable).
     pub(crate) divisor: u64,
+    /// The most parallel associations it is run with, and why (`None`: no limit).
+    pub(crate) max_assocs: Option<(usize, &'static str)>,
 }
 
 /// The receivers that will run, and the optional ones that were not found.
@@ -59,6 +61,7 @@ pub(crate) fn ours(bin: &Path, extra: &[&str], label: &str) -> Receiver {
         layout: Layout::OdPort,
         stores_files: !extra.contains(&"--ignore"),
         divisor: 1,
+        max_assocs: None,
     }
 }
 
@@ -72,6 +75,7 @@ pub(crate) fn dcmrecv() -> Receiver {
         layout: Layout::OdPort,
         stores_files: true,
         divisor: 1,
+        max_assocs: None,
     }
 }
 
@@ -92,6 +96,7 @@ pub(crate) fn null_scp(window: Option<u16>) -> Result<Receiver, String> {
         layout: Layout::PortOnly,
         stores_files: false,
         divisor: 1,
+        max_assocs: None,
     })
 }
 
@@ -124,6 +129,15 @@ pub(crate) fn roster(ours_bin: &Path, wanted: Option<&[String]>) -> Result<Roste
             layout: Layout::OdPort,
             stores_files: true,
             divisor: 4,
+            // Measured: it accepts 10 associations at once (more are rejected, "local limit
+            // exceeded") and listens with a backlog of 5 (Python's socketserver), so at 64
+            // associations connections wait for SYN retransmissions: ~55 s per run.
+            max_assocs: Some((
+                16,
+                "it serves 10 associations at once and its listen backlog of 5 makes 64 \
+                 connections wait for TCP SYN retransmissions (about a minute per run); \
+                 `--receivers pynetdicom --assocs 64` runs it",
+            )),
         });
     } else {
         missing.push(format!(
@@ -140,6 +154,7 @@ pub(crate) fn roster(ours_bin: &Path, wanted: Option<&[String]>) -> Result<Roste
             layout: Layout::DicomRs,
             stores_files: true,
             divisor: 1,
+            max_assocs: None,
         }),
         None => missing.push("dicom-storescp (not installed)".into()),
     }
