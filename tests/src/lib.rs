@@ -15,6 +15,8 @@
 //! - [`fuzz`]: a mutation fuzzer on stable Rust and its four targets (asconfig, DIMSE commands,
 //!   the data set scanner, the acceptor fed raw PDU streams).
 //! - [`load`]: many `storescu` processes at once against one receiver, every data set checked.
+//! - [`loadgen`]: a fast C-STORE load generator on dicom-ul (objects in memory, many
+//!   associations, optional asynchronous operations window) and a discarding SCP.
 //! - [`objects`]: DICOM test objects synthesised in code (never committed).
 //! - [`profiles`]: DCMTK's sample `storescp.cfg` profiles, read with our parser.
 //! - [`throttle`]: a slow TCP proxy, to act while transfers are in flight.
@@ -38,6 +40,7 @@ pub mod fuzz;
 pub mod garage;
 pub mod haproxy;
 pub mod load;
+pub mod loadgen;
 pub mod objects;
 pub mod peers;
 pub mod pki;

@@ -8,8 +8,15 @@
 //! memory sweep); (e) receiver CPU seconds per GB; (f) the physical limit: the same bytes over a
 //! plain loopback TCP connection into a file; (g) the cost of fsync.
 //! Output: `target/bench/bench.md` (markdown table) and `target/bench/bench.svg`.
+//!
+//! Then the capacity section (issue 16, `capacity.rs`): the receivers driven by our in-memory
+//! load generator over object sizes and parallel associations, into
+//! `target/bench/capacity.md` and `target/bench/capacity.svg`. `--classic` runs only the
+//! scenarios above, `--capacity` only the capacity section.
 
+mod capacity;
 mod chart;
+mod lines;
 mod raw;
 
 use std::fmt::Write as _;
@@ -285,6 +292,11 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         huge_mib: 1024,
         ours: None,
     };
+    let (mut classic, mut with_capacity) = (true, true);
+    let mut cap = capacity::CapacityOptions::full();
+    // Capacity options given on the command line, applied after `--quick` whatever the order.
+    let mut cap_edits: Vec<(String, String)> = Vec::new();
+    let mut runs = None;
     let mut it = argv.iter();
     while let Some(a) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -293,7 +305,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
                 .ok_or(format!("bench: {name} needs a number"))
         };
         match a.as_str() {
-            "--runs" => o.runs = num("--runs")? as usize,
+            "--runs" => runs = Some(num("--runs")? as usize),
             "--files" => o.files = num("--files")? as usize,
             "--large-mib" => o.large_mib = num("--large-mib")?,
             "--huge-mib" => o.huge_mib = num("--huge-mib")?,
@@ -302,13 +314,43 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
                 o.files = 100;
                 o.large_mib = 64;
                 o.huge_mib = 128;
+                cap = capacity::CapacityOptions::quick();
             }
             "--ours" => o.ours = it.next().map(PathBuf::from),
+            "--classic" => (classic, with_capacity) = (true, false),
+            "--capacity" => (classic, with_capacity) = (false, true),
+            "--no-extras" => cap_edits.push((a.clone(), String::new())),
+            "--sizes" | "--assocs" | "--receivers" | "--async-window" | "--threads"
+            | "--max-objects" | "--case-mib" | "--max-case-mib" | "--consumer-objects"
+            | "--consumer-size" => {
+                let v = it
+                    .next()
+                    .ok_or(format!("bench: {a} needs a value"))?
+                    .clone();
+                cap_edits.push((a.clone(), v));
+            }
             other => return Err(format!("bench: unknown argument `{other}`")),
         }
     }
+    if let Some(r) = runs {
+        o.runs = r;
+        cap.runs = r;
+    }
+    for (flag, v) in &cap_edits {
+        capacity_option(&mut cap, flag, v)?;
+    }
     let ours_bin = shell::ours_release(o.ours.as_ref())?;
     let out_dir = target_dir().join("bench");
+    if with_capacity && !classic {
+        let md = capacity::run(&cap, &ours_bin, &out_dir)?;
+        println!("{md}");
+        eprintln!(
+            "bench: wrote {} and {}",
+            out_dir.join("capacity.md").display(),
+            out_dir.join("capacity.svg").display()
+        );
+        return Ok(());
+    }
     let data = out_dir.join("data");
     let scratch = out_dir.join("out");
     eprintln!("bench: preparing data in {}", data.display());
@@ -486,6 +528,51 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         out_dir.join("bench.md").display(),
         out_dir.join("bench.svg").display()
     );
+    if with_capacity {
+        let md = capacity::run(&cap, &ours_bin, &out_dir)?;
+        println!("{md}");
+        eprintln!(
+            "bench: wrote {} and {}",
+            out_dir.join("capacity.md").display(),
+            out_dir.join("capacity.svg").display()
+        );
+    }
+    Ok(())
+}
+
+/// Applies one capacity option (`--sizes 2k,512k`, `--assocs 1,4`, ...).
+fn capacity_option(cap: &mut capacity::CapacityOptions, flag: &str, v: &str) -> Result<(), String> {
+    fn list(v: &str) -> impl Iterator<Item = &str> {
+        v.split(',').map(str::trim).filter(|s| !s.is_empty())
+    }
+    let bad = |what: &str| format!("bench: {flag}: `{v}` is not {what}");
+    let size = |s: &str| {
+        dcmrecv_e2e::loadgen::parse_size(s).ok_or_else(|| bad("a size list (2k,64k,512k,200m)"))
+    };
+    match flag {
+        "--sizes" => cap.sizes = list(v).map(size).collect::<Result<_, _>>()?,
+        "--assocs" => {
+            cap.assocs = list(v)
+                .map(|s| s.parse::<usize>().ok().filter(|n| *n > 0))
+                .collect::<Option<_>>()
+                .ok_or_else(|| bad("a list of positive numbers"))?;
+        }
+        "--receivers" => cap.receivers = Some(list(v).map(String::from).collect()),
+        "--async-window" => cap.async_window = Some(v.parse().map_err(|_| bad("a number"))?),
+        "--threads" => cap.threads = Some(v.parse().map_err(|_| bad("a number"))?),
+        "--max-objects" => cap.max_objects = v.parse().map_err(|_| bad("a number"))?,
+        "--case-mib" => cap.case_bytes = v.parse::<u64>().map_err(|_| bad("a number"))? << 20,
+        "--max-case-mib" => {
+            cap.max_case_bytes = v.parse::<u64>().map_err(|_| bad("a number"))? << 20;
+        }
+        "--consumer-objects" => cap.consumer_objects = v.parse().map_err(|_| bad("a number"))?,
+        "--consumer-size" => cap.consumer_size = size(v)?,
+        "--no-extras" => cap.extras = false,
+        _ => return Err(format!("bench: unknown capacity option {flag}")),
+    }
+    if cap.sizes.is_empty() || cap.assocs.is_empty() {
+        return Err(format!("bench: {flag} leaves nothing to run"));
+    }
     Ok(())
 }
 
@@ -565,4 +652,17 @@ fn render(
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stats;
+
+    #[test]
+    fn median_minimum_and_maximum() {
+        assert_eq!(stats(&[]), (0.0, 0.0, 0.0));
+        assert_eq!(stats(&[3.0]), (3.0, 3.0, 3.0));
+        assert_eq!(stats(&[5.0, 1.0, 3.0]), (3.0, 1.0, 5.0));
+        assert_eq!(stats(&[4.0, 1.0, 3.0, 2.0]), (2.5, 1.0, 4.0));
+    }
 }

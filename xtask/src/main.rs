@@ -5,6 +5,8 @@
 //! - `conformance`: differential testing against the real `/usr/bin/dcmrecv`.
 //! - `fuzz`: the fuzz targets for as long as asked (`fuzz.rs`).
 //! - `load`: many associations at once against both receivers (`load.rs`).
+//! - `loadgen`: the fast load generator against a running receiver; `null-scp`, its
+//!   discarding SCP (`loadgen.rs`).
 //! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
 
 mod bench;
@@ -12,6 +14,7 @@ mod ci;
 mod conformance;
 mod fuzz;
 mod load;
+mod loadgen;
 mod shell;
 #[cfg(test)]
 mod tidy;
@@ -25,7 +28,12 @@ commands:
   ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings,
                 and the reduced conformance run
   bench         ours vs the real dcmrecv: throughput, CPU, peak RSS (--quick for a short run,
-                --runs N, --files N, --large-mib N, --huge-mib N, --ours PATH)
+                --runs N, --files N, --large-mib N, --huge-mib N, --ours PATH), then the
+                capacity section with our load generator (--capacity: only that;
+                --classic: without it; --sizes 2k,64k,512k,200m --assocs 1,4,16,64
+                --receivers ours,dcmrecv,... --async-window N --threads T --max-objects N
+                --case-mib N --max-case-mib N --consumer-objects N --consumer-size S
+                --no-extras)
   conformance   differential run against the real /usr/bin/dcmrecv (reduced matrix;
                 --full for the whole matrix, --ours PATH to test another binary)
   fuzz          the fuzz targets (asconfig, dimse, scanner, acceptor) for --seconds N each
@@ -33,6 +41,10 @@ commands:
                 inputs under target/fuzz/
   load          16 associations x 300 objects at once against the real dcmrecv and ours,
                 every data set checked (--full: 128 KiB objects; --ours PATH)
+  loadgen       our in-memory C-STORE generator against a running receiver: --port P
+                --size 2k|64k|512k|200m --assocs N --objects M [--async-window N]
+                [--threads T] (see `cargo xtask loadgen --help`)
+  null-scp      a discarding Storage SCP (--port P [--window N] [--fail-every K])
 ";
 
 #[expect(clippy::print_stderr, reason = "xtask is a command-line tool")]
@@ -44,6 +56,8 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("load") => load::main(&args[1..]),
+        Some("loadgen") => loadgen::main(&args[1..]),
+        Some("null-scp") => loadgen::null_scp(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -51,3 +51,77 @@ pub(crate) fn copy_files(files: &[PathBuf], dest: &Path) -> Result<f64, String> 
         .map_err(|_| "raw copy server panicked".to_string())??;
     Ok(start.elapsed().as_secs_f64())
 }
+
+/// Sends `count` copies of `object` (from memory) over one loopback TCP connection; the
+/// server writes them into one file (`per_object` false) or each into a file of its own in
+/// the directory `dest` (created, written, closed: the least a receiver does per object).
+/// Returns the seconds it took.
+pub(crate) fn copy_objects(
+    object: &[u8],
+    count: u64,
+    dest: &Path,
+    per_object: bool,
+) -> Result<f64, String> {
+    let dir = if per_object {
+        dest.to_path_buf()
+    } else {
+        dest.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("local addr: {e}"))?;
+    let len = object.len();
+    let dest = dest.to_path_buf();
+    let start = Instant::now();
+    let server = std::thread::spawn(move || -> Result<(), String> {
+        let (mut sock, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+        let mut buf = vec![0u8; 1 << 16];
+        let create = |p: &Path| {
+            File::create(p)
+                .map(|f| BufWriter::with_capacity(256 << 10, f))
+                .map_err(|e| format!("create {}: {e}", p.display()))
+        };
+        let mut one = if per_object {
+            None
+        } else {
+            Some(create(&dest)?)
+        };
+        for n in 0..count {
+            let mut out = match one.take() {
+                Some(w) => w,
+                None => create(&dest.join(format!("obj{n}")))?,
+            };
+            let mut left = len;
+            while left > 0 {
+                let want = left.min(buf.len());
+                sock.read_exact(&mut buf[..want])
+                    .map_err(|e| format!("read: {e}"))?;
+                out.write_all(&buf[..want])
+                    .map_err(|e| format!("write: {e}"))?;
+                left -= want;
+            }
+            if per_object {
+                out.flush().map_err(|e| format!("flush: {e}"))?;
+            } else {
+                one = Some(out);
+            }
+        }
+        if let Some(mut w) = one {
+            w.flush().map_err(|e| format!("flush: {e}"))?;
+        }
+        Ok(())
+    });
+    let mut sock = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    sock.set_nodelay(true)
+        .map_err(|e| format!("nodelay: {e}"))?;
+    for _ in 0..count {
+        sock.write_all(object).map_err(|e| format!("send: {e}"))?;
+    }
+    drop(sock);
+    server
+        .join()
+        .map_err(|_| "raw copy server panicked".to_string())??;
+    Ok(start.elapsed().as_secs_f64())
+}
