@@ -129,6 +129,7 @@ mod uid;
 mod test_support;
 
 pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
+pub use naming::normalize_output_directory;
 pub use options::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,

@@ -168,8 +168,14 @@ pub(crate) fn select(additions: &[String]) -> Result<Vec<SupportedCipherSuite>, 
         .collect())
 }
 
-/// The `+cc` text: DCMTK's heading and the IANA names of every suite we can negotiate.
-pub(crate) fn list_text() -> String {
+/// The `+cc`/`--list-ciphers` text: DCMTK's heading and the IANA names of every suite rustls
+/// can negotiate here.
+///
+/// ```
+/// let text = dcmrecv_tls::cipher_list_text();
+/// assert!(text.starts_with("Supported TLS ciphersuites are:\n  TLS_AES_256_GCM_SHA384\n"));
+/// ```
+pub fn cipher_list_text() -> String {
     let mut text = String::from("Supported TLS ciphersuites are:\n");
     for suite in SUITES {
         text.push_str("  ");
@@ -239,7 +245,7 @@ mod tests {
 
     #[test]
     fn the_list_names_every_suite() {
-        let text = list_text();
+        let text = cipher_list_text();
         assert!(text.starts_with("Supported TLS ciphersuites are:\n  TLS_AES_256_GCM_SHA384\n"));
         assert_eq!(
             text.lines().count(),

@@ -8,15 +8,15 @@
 //! - an option's values are taken from the following arguments unconditionally, even if they look
 //!   like options (`-xf f.cfg 11112` swallows the port).
 //!
-//! The lexer resolves each option to its [`Opt`] (an unknown option is an error right here, as in
-//! DCMTK), and emits it as `--<long>` followed by its values; the `port` parameter becomes
-//! `--port <value>`. clap then parses that stream; every clap argument allows values starting with
-//! a hyphen, so nothing the user wrote is re-interpreted.
+//! The lexer resolves each option to its [`OptionSpec`] (an unknown option is an error right
+//! here, as in DCMTK) and emits it as `--<long>` followed by its values; parameters are kept
+//! apart. clap then parses the options; every clap argument allows values starting with a
+//! hyphen, so nothing the user wrote is re-interpreted.
 
 use std::ffi::OsString;
 
-use super::Error;
-use super::options::Opt;
+use crate::error::Error;
+use crate::spec::OptionSpec;
 
 /// One argument of the expanded command line, as DCMTK reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,11 @@ pub(crate) enum Token {
     /// the command line; clap reports those as missing values).
     Option {
         /// Which option.
-        opt: Opt,
+        spec: &'static OptionSpec,
         /// Its values, verbatim.
         values: Vec<OsString>,
     },
-    /// A parameter (the port), verbatim.
+    /// A parameter, verbatim.
     Param(OsString),
 }
 
@@ -41,8 +41,9 @@ fn looks_like_option(arg: &[u8]) -> bool {
     }
 }
 
-/// Splits the expanded arguments (program name excluded) into options and parameters.
-pub(crate) fn lex(args: Vec<OsString>) -> Result<Vec<Token>, Error> {
+/// Splits the expanded arguments (program name excluded) into options of `table` and
+/// parameters.
+pub(crate) fn lex(args: Vec<OsString>, table: &[&'static OptionSpec]) -> Result<Vec<Token>, Error> {
     let mut tokens = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -50,41 +51,37 @@ pub(crate) fn lex(args: Vec<OsString>) -> Result<Vec<Token>, Error> {
             tokens.push(Token::Param(arg));
             continue;
         }
-        let opt =
-            arg.to_str()
-                .and_then(Opt::from_spelling)
-                .ok_or_else(|| Error::UnknownOption {
-                    option: arg.to_string_lossy().into_owned(),
-                })?;
-        let values = args.by_ref().take(opt.spec().arity).collect();
-        tokens.push(Token::Option { opt, values });
+        let spec = arg
+            .to_str()
+            .and_then(|token| table.iter().copied().find(|spec| spec.is_spelled(token)))
+            .ok_or_else(|| Error::UnknownOption {
+                option: arg.to_string_lossy().into_owned(),
+            })?;
+        let values = args.by_ref().take(spec.arity()).collect();
+        tokens.push(Token::Option { spec, values });
     }
     Ok(tokens)
 }
 
-/// The token stream handed to clap: options in their long form, each parameter behind
-/// `--port`.
+/// The token stream handed to clap: the options in their long form with their values.
 pub(crate) fn clap_args(tokens: &[Token]) -> Vec<OsString> {
-    flatten(tokens, Some(Opt::Port.long()))
+    flatten(tokens.iter().filter(|t| matches!(t, Token::Option { .. })))
 }
 
 /// The expanded command line with every option in its long form, as `--arguments` prints it.
 pub(crate) fn long_form(tokens: &[Token]) -> Vec<OsString> {
-    flatten(tokens, None)
+    flatten(tokens.iter())
 }
 
-fn flatten(tokens: &[Token], param_marker: Option<&str>) -> Vec<OsString> {
+fn flatten<'a>(tokens: impl Iterator<Item = &'a Token>) -> Vec<OsString> {
     let mut out = Vec::new();
     for token in tokens {
         match token {
-            Token::Option { opt, values } => {
-                out.push(OsString::from(opt.long()));
+            Token::Option { spec, values } => {
+                out.push(OsString::from(spec.long()));
                 out.extend(values.iter().cloned());
             }
-            Token::Param(value) => {
-                out.extend(param_marker.map(OsString::from));
-                out.push(value.clone());
-            }
+            Token::Param(value) => out.push(value.clone()),
         }
     }
     out
@@ -93,14 +90,16 @@ fn flatten(tokens: &[Token], param_marker: Option<&str>) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_table::{LAYOUT, Opt};
 
     fn lexed(args: &[&str]) -> Result<Vec<Token>, String> {
-        lex(args.iter().map(OsString::from).collect()).map_err(|e| e.to_string())
+        let table: Vec<_> = crate::layout::options(LAYOUT).collect();
+        lex(args.iter().map(OsString::from).collect(), &table).map_err(|e| e.to_string())
     }
 
     fn opt(opt: Opt, values: &[&str]) -> Token {
         Token::Option {
-            opt,
+            spec: opt.spec(),
             values: values.iter().map(OsString::from).collect(),
         }
     }
@@ -154,18 +153,11 @@ mod tests {
     }
 
     #[test]
-    fn clap_sees_long_options_and_a_port_option() {
+    fn clap_sees_long_options_only() {
         let tokens = lexed(&["-od", "-x", "104", "+B"]).unwrap();
         assert_eq!(
             clap_args(&tokens),
-            [
-                "--output-directory",
-                "-x",
-                "--port",
-                "104",
-                "--bit-preserving"
-            ]
-            .map(OsString::from)
+            ["--output-directory", "-x", "--bit-preserving"].map(OsString::from)
         );
         assert_eq!(
             long_form(&tokens),

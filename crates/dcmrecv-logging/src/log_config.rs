@@ -17,8 +17,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::pattern::Pattern;
-use super::{Error, LogLevel};
+use crate::level::LogLevel;
+use crate::options::Error;
+use crate::pattern::Pattern;
 
 /// A loaded `-lc` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +68,7 @@ pub(crate) enum Output {
 /// The values DCMTK predefines for `${...}` in a log configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct Variables {
-    /// `${appname}`: `dcmrecv`.
+    /// `${appname}`: the program's name (`dcmrecv`).
     pub(crate) appname: String,
     /// `${date}`: `YYYYMMDD` when the file was read.
     pub(crate) date: String,
@@ -83,10 +84,10 @@ pub(crate) struct Variables {
 
 impl Variables {
     /// The values for this process, now.
-    pub(crate) fn current() -> Variables {
+    pub(crate) fn current(appname: &str) -> Variables {
         let now = chrono::Local::now();
         Variables {
-            appname: "dcmrecv".into(),
+            appname: appname.into(),
             date: now.format("%Y%m%d").to_string(),
             time: now.format("%H%M%S").to_string(),
             pid: std::process::id().to_string(),
@@ -380,7 +381,7 @@ mod tests {
     }
 
     /// DCMTK's `/etc/dcmtk/logger.cfg` (dcmtk 3.6.7), kept as a test fixture.
-    const DCMTK_LOGGER_CFG: &str = include_str!("../../tests/cli/data/logger.cfg");
+    const DCMTK_LOGGER_CFG: &str = include_str!("../tests/data/logger.cfg");
 
     #[test]
     fn dcmtk_logger_cfg_maps() {

@@ -30,7 +30,7 @@ use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
 };
 
-use crate::config::{CrlMode, PeerCertificate};
+use crate::settings::{CrlMode, PeerCertificate};
 
 /// Builds the verifier for the peer certificate policy, trusted roots (and the same
 /// certificates as `pinned` DER) and CRLs.

@@ -23,7 +23,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::LogLevel;
+use crate::level::LogLevel;
 
 /// A parsed conversion pattern.
 #[derive(Clone, PartialEq)]

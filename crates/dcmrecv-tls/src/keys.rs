@@ -20,12 +20,12 @@ use rustls::pki_types::{
 };
 use snafu::{ResultExt, Snafu};
 
-use crate::config::KeyFormat;
+use crate::settings::KeyFormat;
 
 /// A key, certificate or CRL file that cannot be used.
 #[derive(Debug, Snafu)]
 #[non_exhaustive]
-pub(crate) enum Error {
+pub enum Error {
     /// The file cannot be read.
     #[snafu(display("cannot read {}", path.display()))]
     ReadFile {

@@ -1,6 +1,7 @@
 //! The transport layer from files, checked by in-memory handshakes with rustls clients. Keys,
 //! certificates and CRLs are generated with rcgen for each test.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConnection};
 
 use super::*;
-use crate::config::{CrlMode, PeerCertificate};
+use crate::settings::{CrlMode, PeerCertificate};
 
 /// A test PKI in a temporary directory: a CA, a server identity, two client identities (the
 /// second one revoked by `crl.pem`), and a client from another CA.

@@ -9,26 +9,58 @@
 //! After DCMTK's checks come ours: the options rustls cannot honour (`+pa`, `+pn`, `+dp`, `+rs`;
 //! `+ws` and `+wf` need `+rs`) are refused with a message that says why, instead of being
 //! silently ignored. The files named by the options are read later, when the transport layer is
-//! created ([`crate::tls_layer`], exit code 71).
+//! created ([`crate::server_config`], DCMTK's exit code 71).
 
 use std::path::PathBuf;
 
-use super::{Error, winner};
-use crate::cli::{LowArgs, Opt};
+use dcmrecv_cmdline::{Arguments, OptionId};
+use snafu::Snafu;
+
+use crate::options::TlsOpt;
+
+/// A TLS option that is not acceptable (DCMTK's exit code 1, not printed under `-q`). The
+/// messages are DCMTK's, word for word, where DCMTK has the error.
+#[derive(Debug, Snafu)]
+#[non_exhaustive]
+pub enum OptionError {
+    /// A TLS option without `+tls`.
+    #[snafu(display("{option} only allowed with --enable-tls"))]
+    TlsOptionWithoutTls {
+        /// The option as DCMTK names it (`+pa` is `--profile-basic` in this message).
+        option: &'static str,
+    },
+    /// `+ws`/`+wf` without `+rs`.
+    #[snafu(display("{option} only allowed with --seed"))]
+    WriteSeedWithoutSeed {
+        /// The option's long spelling.
+        option: &'static str,
+    },
+    /// `+cs` with `+pz`.
+    #[snafu(display("--cipher not allowed with --profile-bcp195-ex"))]
+    CipherWithBcp195Extended,
+    /// A TLS option that rustls cannot honour (not in DCMTK: it accepts them).
+    #[snafu(display("{option} is not supported by dcmrecv-rs ({reason})"))]
+    UnsupportedTlsOption {
+        /// The option's long spelling.
+        option: &'static str,
+        /// Why rustls cannot do it.
+        reason: &'static str,
+    },
+}
 
 /// `+tls KEY CERT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TlsIdentity {
+pub struct TlsIdentity {
     /// The private key file.
-    pub(crate) private_key: PathBuf,
+    pub private_key: PathBuf,
     /// The certificate file.
-    pub(crate) certificate: PathBuf,
+    pub certificate: PathBuf,
 }
 
 /// Where the private key's password comes from. `Debug` does not show the password (the
 /// configuration is logged at DEBUG and printed by `--print-config`).
 #[derive(Clone, PartialEq, Eq, Default)]
-pub(crate) enum KeyPassword {
+pub enum KeyPassword {
     /// `+ps` (default): prompt on stdin.
     #[default]
     Prompt,
@@ -50,7 +82,7 @@ impl std::fmt::Debug for KeyPassword {
 
 /// The format of key and certificate files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum KeyFormat {
+pub enum KeyFormat {
     /// `-pem` (default).
     #[default]
     Pem,
@@ -60,7 +92,7 @@ pub(crate) enum KeyFormat {
 
 /// Certificate revocation list checking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum CrlMode {
+pub enum CrlMode {
     /// No CRL checks (default).
     #[default]
     None,
@@ -72,7 +104,7 @@ pub(crate) enum CrlMode {
 
 /// The TLS security profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum TlsProfile {
+pub enum TlsProfile {
     /// `+py` (default): non-downgrading BCP 195.
     #[default]
     Bcp195NonDowngrading,
@@ -88,7 +120,7 @@ pub(crate) enum TlsProfile {
 
 /// Writing back the random seed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) enum WriteSeed {
+pub enum WriteSeed {
     /// Default: do not write it.
     #[default]
     No,
@@ -100,7 +132,7 @@ pub(crate) enum WriteSeed {
 
 /// Verification of the peer's certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum PeerCertificate {
+pub enum PeerCertificate {
     /// `-rc` (default): required and verified.
     #[default]
     Require,
@@ -110,59 +142,81 @@ pub(crate) enum PeerCertificate {
     Ignore,
 }
 
-/// All TLS options.
+/// All TLS options, as plain values; `Default` is DCMTK's default (TLS off).
+///
+/// ```
+/// use dcmrecv_tls::{PeerCertificate, TlsSettings};
+///
+/// const TOOL: dcmrecv_cmdline::CommandLine =
+///     dcmrecv_cmdline::CommandLine::new("tool", "tool 1.0", "A tool")
+///         .layout(dcmrecv_tls::HELP_LAYOUT);
+/// let args = TOOL.parse(["tool", "+tls", "key.pem", "cert.pem", "-vc"].map(Into::into))?;
+/// let settings = TlsSettings::from_args(&args.unwrap())?;
+/// assert!(settings.identity.is_some());
+/// assert_eq!(settings.peer_certificate, PeerCertificate::Verify);
+///
+/// let args = TOOL.parse(["tool", "+cf", "ca.pem"].map(Into::into))?;
+/// let err = TlsSettings::from_args(&args.unwrap()).unwrap_err();
+/// assert_eq!(err.to_string(), "--add-cert-file only allowed with --enable-tls");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct TlsSettings {
+#[non_exhaustive]
+pub struct TlsSettings {
     /// `Some` with `+tls` (TLS on), `None` with `-tls` (default).
-    pub(crate) identity: Option<TlsIdentity>,
+    pub identity: Option<TlsIdentity>,
     /// `+ps`/`+pw`/`-pw`.
-    pub(crate) key_password: KeyPassword,
+    pub key_password: KeyPassword,
     /// `-pem`/`-der`.
-    pub(crate) key_format: KeyFormat,
+    pub key_format: KeyFormat,
     /// `+cf`, in command-line order.
-    pub(crate) certificate_files: Vec<PathBuf>,
+    pub certificate_files: Vec<PathBuf>,
     /// `+cd`, in command-line order.
-    pub(crate) certificate_dirs: Vec<PathBuf>,
+    pub certificate_dirs: Vec<PathBuf>,
     /// `+crl`, in command-line order.
-    pub(crate) crl_files: Vec<PathBuf>,
+    pub crl_files: Vec<PathBuf>,
     /// `+crv`/`+cra`/`+crl`.
-    pub(crate) crl_mode: CrlMode,
+    pub crl_mode: CrlMode,
     /// `+py`/`+px`/`+pz`/`+pa`/`+pn`.
-    pub(crate) profile: TlsProfile,
+    pub profile: TlsProfile,
     /// `+cs`, in command-line order.
-    pub(crate) ciphersuites: Vec<String>,
+    pub ciphersuites: Vec<String>,
     /// `+dp`.
-    pub(crate) dh_parameters: Option<PathBuf>,
+    pub dh_parameters: Option<PathBuf>,
     /// `+rs`.
-    pub(crate) seed: Option<PathBuf>,
+    pub seed: Option<PathBuf>,
     /// `+ws`/`+wf`.
-    pub(crate) write_seed: WriteSeed,
+    pub write_seed: WriteSeed,
     /// `-rc`/`-vc`/`-ic`.
-    pub(crate) peer_certificate: PeerCertificate,
+    pub peer_certificate: PeerCertificate,
 }
 
 /// How DCMTK names an option in its "only allowed with --enable-tls" message.
-fn dcmtk_name(opt: Opt) -> &'static str {
+fn dcmtk_name(opt: TlsOpt) -> &'static str {
     match opt {
         // DCMTK 3.6.7's check for `--profile-aes` still says `--profile-basic` (a DCMTK slip,
         // reproduced so the message matches).
-        Opt::ProfileAes => "--profile-basic",
+        TlsOpt::ProfileAes => "--profile-basic",
         other => other.long(),
     }
 }
 
-/// Evaluates the TLS options in DCMTK's order, then refuses what rustls cannot do.
-pub(crate) fn from_args(args: &LowArgs) -> Result<TlsSettings, Error> {
-    let tls = dcmtk_checks(args)?;
-    unsupported(&tls)?;
-    Ok(tls)
+impl TlsSettings {
+    /// Evaluates the TLS options in DCMTK's order (`DcmTLSOptions::parseArguments`), then
+    /// refuses what rustls cannot do. The arguments must come from a table that includes
+    /// [`HELP_LAYOUT`](crate::HELP_LAYOUT).
+    pub fn from_args(args: &Arguments) -> Result<TlsSettings, OptionError> {
+        let tls = dcmtk_checks(args)?;
+        unsupported(&tls)?;
+        Ok(tls)
+    }
 }
 
 /// Evaluates the TLS options as DCMTK does.
-fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
+fn dcmtk_checks(args: &Arguments) -> Result<TlsSettings, OptionError> {
     let mut tls = TlsSettings::default();
-    if let Some(o) = winner(args, &[Opt::DisableTls, Opt::EnableTls]) {
-        if o.opt == Opt::EnableTls {
+    if let Some(o) = args.winner(&[TlsOpt::DisableTls, TlsOpt::EnableTls]) {
+        if o.is(TlsOpt::EnableTls) {
             tls.identity = Some(TlsIdentity {
                 private_key: PathBuf::from(o.value(0)),
                 certificate: PathBuf::from(o.value(1)),
@@ -170,11 +224,11 @@ fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
         }
     }
     let enabled = tls.identity.is_some();
-    let require = |opt: Opt| {
+    let require = |opt: TlsOpt| {
         if enabled {
             Ok(())
         } else {
-            Err(Error::TlsOptionWithoutTls {
+            Err(OptionError::TlsOptionWithoutTls {
                 option: dcmtk_name(opt),
             })
         }
@@ -183,42 +237,42 @@ fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
     // Each block's members are checked in DCMTK's order; the first present one without `+tls`
     // decides the message, and the rightmost one decides the value.
     let mut block = args.block();
-    for opt in [Opt::StdPasswd, Opt::UsePasswd, Opt::NullPasswd] {
+    for opt in [TlsOpt::StdPasswd, TlsOpt::UsePasswd, TlsOpt::NullPasswd] {
         if let Some(o) = block.find(opt) {
             require(opt)?;
             tls.key_password = match opt {
-                Opt::UsePasswd => KeyPassword::Given(o.text(0).into_owned()),
-                Opt::NullPasswd => KeyPassword::Empty,
+                TlsOpt::UsePasswd => KeyPassword::Given(o.text(0).into_owned()),
+                TlsOpt::NullPasswd => KeyPassword::Empty,
                 _ => KeyPassword::Prompt,
             };
         }
     }
     let mut block = args.block();
     for (opt, format) in [
-        (Opt::PemKeys, KeyFormat::Pem),
-        (Opt::DerKeys, KeyFormat::Der),
+        (TlsOpt::PemKeys, KeyFormat::Pem),
+        (TlsOpt::DerKeys, KeyFormat::Der),
     ] {
         if block.find(opt).is_some() {
             require(opt)?;
             tls.key_format = format;
         }
     }
-    if let Some(o) = args.last(Opt::DhParam) {
-        require(Opt::DhParam)?;
+    if let Some(o) = args.last(TlsOpt::DhParam) {
+        require(TlsOpt::DhParam)?;
         tls.dh_parameters = Some(PathBuf::from(o.value(0)));
     }
-    if let Some(o) = args.last(Opt::Seed) {
-        require(Opt::Seed)?;
+    if let Some(o) = args.last(TlsOpt::Seed) {
+        require(TlsOpt::Seed)?;
         tls.seed = Some(PathBuf::from(o.value(0)));
     }
     let mut block = args.block();
-    for opt in [Opt::WriteSeed, Opt::WriteSeedFile] {
+    for opt in [TlsOpt::WriteSeed, TlsOpt::WriteSeedFile] {
         if let Some(o) = block.find(opt) {
             require(opt)?;
             if tls.seed.is_none() {
-                return Err(Error::WriteSeedWithoutSeed { option: opt.long() });
+                return Err(OptionError::WriteSeedWithoutSeed { option: opt.long() });
             }
-            tls.write_seed = if opt == Opt::WriteSeed {
+            tls.write_seed = if opt == TlsOpt::WriteSeed {
                 WriteSeed::ToSeedFile
             } else {
                 WriteSeed::To(PathBuf::from(o.value(0)))
@@ -227,9 +281,9 @@ fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
     }
     let mut block = args.block();
     for (opt, check) in [
-        (Opt::RequirePeerCert, PeerCertificate::Require),
-        (Opt::IgnorePeerCert, PeerCertificate::Ignore),
-        (Opt::VerifyPeerCert, PeerCertificate::Verify),
+        (TlsOpt::RequirePeerCert, PeerCertificate::Require),
+        (TlsOpt::IgnorePeerCert, PeerCertificate::Ignore),
+        (TlsOpt::VerifyPeerCert, PeerCertificate::Verify),
     ] {
         if block.find(opt).is_some() {
             require(opt)?;
@@ -238,11 +292,11 @@ fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
     }
     let mut block = args.block();
     for (opt, profile) in [
-        (Opt::ProfileBcp195, TlsProfile::Bcp195),
-        (Opt::ProfileBcp195Nd, TlsProfile::Bcp195NonDowngrading),
-        (Opt::ProfileBcp195Ex, TlsProfile::Bcp195Extended),
-        (Opt::ProfileAes, TlsProfile::Aes),
-        (Opt::ProfileNull, TlsProfile::Null),
+        (TlsOpt::ProfileBcp195, TlsProfile::Bcp195),
+        (TlsOpt::ProfileBcp195Nd, TlsProfile::Bcp195NonDowngrading),
+        (TlsOpt::ProfileBcp195Ex, TlsProfile::Bcp195Extended),
+        (TlsOpt::ProfileAes, TlsProfile::Aes),
+        (TlsOpt::ProfileNull, TlsProfile::Null),
     ] {
         if block.find(opt).is_some() {
             require(opt)?;
@@ -250,9 +304,9 @@ fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
         }
     }
     for (opt, list) in [
-        (Opt::AddCertFile, &mut tls.certificate_files),
-        (Opt::AddCertDir, &mut tls.certificate_dirs),
-        (Opt::AddCrlFile, &mut tls.crl_files),
+        (TlsOpt::AddCertFile, &mut tls.certificate_files),
+        (TlsOpt::AddCertDir, &mut tls.certificate_dirs),
+        (TlsOpt::AddCrlFile, &mut tls.crl_files),
     ] {
         for o in args.all(opt) {
             require(opt)?;
@@ -262,20 +316,20 @@ fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
     if !tls.crl_files.is_empty() {
         tls.crl_mode = CrlMode::Leaf;
     }
-    if args.has(Opt::EnableCrlVfy) {
-        require(Opt::EnableCrlVfy)?;
+    if args.has(TlsOpt::EnableCrlVfy) {
+        require(TlsOpt::EnableCrlVfy)?;
         tls.crl_mode = CrlMode::Leaf;
     }
-    if args.has(Opt::EnableCrlAll) {
-        require(Opt::EnableCrlAll)?;
+    if args.has(TlsOpt::EnableCrlAll) {
+        require(TlsOpt::EnableCrlAll)?;
         tls.crl_mode = CrlMode::All;
     }
-    if args.has(Opt::Cipher) {
+    if args.has(TlsOpt::Cipher) {
         if tls.profile == TlsProfile::Bcp195Extended {
-            return Err(Error::CipherWithBcp195Extended);
+            return Err(OptionError::CipherWithBcp195Extended);
         }
-        for o in args.all(Opt::Cipher) {
-            require(Opt::Cipher)?;
+        for o in args.all(TlsOpt::Cipher) {
+            require(TlsOpt::Cipher)?;
             tls.ciphersuites.push(o.text(0).into_owned());
         }
     }
@@ -283,8 +337,8 @@ fn dcmtk_checks(args: &LowArgs) -> Result<TlsSettings, Error> {
 }
 
 /// Refuses what rustls cannot do (DCMTK accepts these options).
-fn unsupported(tls: &TlsSettings) -> Result<(), Error> {
-    let refuse = |option, reason| Err(Error::UnsupportedTlsOption { option, reason });
+fn unsupported(tls: &TlsSettings) -> Result<(), OptionError> {
+    let refuse = |option, reason| Err(OptionError::UnsupportedTlsOption { option, reason });
     match tls.profile {
         TlsProfile::Aes => {
             return refuse(
@@ -322,16 +376,15 @@ mod tests {
     use std::ffi::OsString;
 
     use super::*;
-    use crate::cli::{Parsed, parse};
 
-    fn low(args: &[&str]) -> LowArgs {
-        let mut all = vec![OsString::from("dcmrecv")];
-        all.extend(args.iter().map(OsString::from));
-        all.push(OsString::from("104"));
-        match parse(all) {
-            Ok(Parsed::Run(low)) => low,
-            other => panic!("{args:?}: {other:?}"),
-        }
+    const TOOL: dcmrecv_cmdline::CommandLine =
+        dcmrecv_cmdline::CommandLine::new("dcmrecv", "test", "test").layout(crate::HELP_LAYOUT);
+
+    fn low(args: &[&str]) -> Arguments {
+        let all = std::iter::once("dcmrecv").chain(args.iter().copied());
+        TOOL.parse(all.chain(["104"]).map(OsString::from))
+            .unwrap()
+            .unwrap()
     }
 
     /// DCMTK's evaluation only.
@@ -341,7 +394,7 @@ mod tests {
 
     /// DCMTK's evaluation, then ours.
     fn ours(args: &[&str]) -> Result<TlsSettings, String> {
-        from_args(&low(args)).map_err(|e| e.to_string())
+        TlsSettings::from_args(&low(args)).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -413,7 +466,7 @@ mod tests {
             };
             let index = remaining
                 .iter()
-                .position(|a| Opt::from_spelling(a[0]).unwrap().long() == spelled)
+                .position(|a| TlsOpt::from_spelling(a[0]).unwrap().long() == spelled)
                 .unwrap();
             remaining.remove(index);
             assert!(

@@ -6,7 +6,68 @@
 //! reported as overflow); option values refuse a leading minus outright
 //! (`Invalid value for option --dimse-timeout (-3)`).
 
-/// Why a number was refused; the caller turns it into DCMTK's message.
+use snafu::Snafu;
+
+/// An option value or parameter that is not acceptable (DCMTK's exit code 1), with DCMTK's
+/// messages (`OFConsoleApplication::checkValue` and `checkParam`), word for word.
+#[derive(Debug, Clone, PartialEq, Eq, Snafu)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// An option value that is not acceptable at all (not a number, negative, not an
+    /// address...).
+    #[snafu(display("Invalid value for option {option}{}", in_parentheses(value)))]
+    InvalidValue {
+        /// The option's long spelling.
+        option: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A number below the option's minimum.
+    #[snafu(display("Invalid value for option {option} (underflow: {value})"))]
+    ValueUnderflow {
+        /// The option's long spelling.
+        option: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A number above the option's maximum.
+    #[snafu(display("Invalid value for option {option} (overflow: {value})"))]
+    ValueOverflow {
+        /// The option's long spelling.
+        option: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A parameter that is not a number.
+    #[snafu(display("Invalid parameter value {value}"))]
+    InvalidParameter {
+        /// The parameter given.
+        value: String,
+    },
+    /// A parameter below its minimum.
+    #[snafu(display("Invalid parameter value {value} (underflow)"))]
+    ParameterUnderflow {
+        /// The parameter given.
+        value: String,
+    },
+    /// A parameter above its maximum.
+    #[snafu(display("Invalid parameter value {value} (overflow)"))]
+    ParameterOverflow {
+        /// The parameter given.
+        value: String,
+    },
+}
+
+fn in_parentheses(value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!(" ({value})")
+    }
+}
+
+/// Why a number was refused; [`Refusal::for_option`] and [`Refusal::for_parameter`] turn it
+/// into DCMTK's message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// Not a number at all (or, for option values, negative).
@@ -58,11 +119,30 @@ pub(crate) fn option_value(text: &str, min: u64, max: Option<u64>) -> Result<u64
     check_range(value, min, max)
 }
 
-/// The `port` parameter: DCMTK's unsigned parameter parser (a minus wraps), then 1..=65535.
-pub(crate) fn port_value(text: &str) -> Result<u16, Refusal> {
+/// A parameter (`port`): DCMTK's unsigned parameter parser (a minus wraps), then the range.
+pub(crate) fn parameter_value(text: &str, min: u64, max: u64) -> Result<u64, Refusal> {
     let value = scan_unsigned(text).ok_or(Refusal::Invalid)?;
-    let value = check_range(value, 1, Some(u64::from(u16::MAX)))?;
-    u16::try_from(value).map_err(|_| Refusal::Overflow)
+    check_range(value, min, Some(max))
+}
+
+impl Refusal {
+    /// DCMTK's message for an option's value.
+    pub(crate) fn for_option(self, option: &'static str, value: String) -> ValueError {
+        match self {
+            Refusal::Invalid => ValueError::InvalidValue { option, value },
+            Refusal::Underflow => ValueError::ValueUnderflow { option, value },
+            Refusal::Overflow => ValueError::ValueOverflow { option, value },
+        }
+    }
+
+    /// DCMTK's message for a parameter.
+    pub(crate) fn for_parameter(self, value: String) -> ValueError {
+        match self {
+            Refusal::Invalid => ValueError::InvalidParameter { value },
+            Refusal::Underflow => ValueError::ParameterUnderflow { value },
+            Refusal::Overflow => ValueError::ParameterOverflow { value },
+        }
+    }
 }
 
 fn check_range(value: u64, min: u64, max: Option<u64>) -> Result<u64, Refusal> {
@@ -97,6 +177,10 @@ mod tests {
         assert_eq!(scan_unsigned("+"), None);
         assert_eq!(scan_unsigned("- 3"), None);
         assert_eq!(scan_unsigned("++3"), None);
+    }
+
+    fn port_value(text: &str) -> Result<u64, Refusal> {
+        parameter_value(text, 1, 65535)
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The TLS transport layer (DCMTK's `DcmTLSOptions::createTransportLayer`, spec §1.4 step 9):
-//! the TLS options turned into a rustls [`ServerConfig`] for the acceptor.
+//! The TLS transport layer (DCMTK's `DcmTLSOptions::createTransportLayer`): the TLS options
+//! turned into a rustls [`ServerConfig`] for an acceptor.
 //!
 //! The steps run in DCMTK's order, which decides what a command line with several problems
 //! reports (measured with DCMTK 3.6.7): trusted CA certificates (`+cf`, `+cd`; a file that cannot
@@ -8,14 +8,10 @@
 //! match, and finally the cipher suites (`+cs`). A failure is fatal to the process (exit code
 //! 71); [`Error::dcmtk_message`] is DCMTK's `F:` line for it.
 //!
-//! What rustls cannot do is refused earlier, with the command line ([`crate::config`]):
-//! `+pa`, `+pn`, `+dp`, `+rs`, `+ws`, `+wf`.
+//! What rustls cannot do is refused earlier, with the command line
+//! ([`TlsSettings::from_args`]): `+pa`, `+pn`, `+dp`, `+rs`, `+ws`, `+wf`.
 
-mod keys;
-mod suites;
-mod verifier;
-
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -27,14 +23,13 @@ use rustls::{InconsistentKeys, RootCertStore, ServerConfig};
 use snafu::{ResultExt, Snafu};
 use tracing::{debug, error, warn};
 
-use crate::config::{KeyFormat, KeyPassword, TlsIdentity, TlsProfile, TlsSettings};
+use crate::settings::{KeyFormat, KeyPassword, TlsIdentity, TlsProfile, TlsSettings};
+use crate::{keys, suites, verifier};
 
-pub(crate) use suites::list_text as cipher_list_text;
-
-/// Why the TLS transport layer cannot be created (exit code 71).
+/// Why the TLS transport layer cannot be created (DCMTK's exit code 71).
 #[derive(Debug, Snafu)]
 #[non_exhaustive]
-pub(crate) enum Error {
+pub enum Error {
     /// The private key file cannot be read, decrypted or parsed.
     #[snafu(display("cannot load the TLS private key"))]
     LoadKey {
@@ -113,9 +108,14 @@ pub(crate) enum Error {
 }
 
 impl Error {
+    /// This error and its causes on one line, joined by `: ` (our `E:` line).
+    pub fn details(&self) -> String {
+        one_line(self)
+    }
+
     /// DCMTK's fatal message for this failure (its `OFCondition` code and text), printed as
     /// `F: <message>` after our `E:` line with the details.
-    pub(crate) fn dcmtk_message(&self) -> String {
+    pub fn dcmtk_message(&self) -> String {
         match self {
             Error::LoadKey { path, .. } | Error::UnusableKey { path, .. } => format!(
                 "000b:0004 Unable to load private TLS key from '{}'",
@@ -156,7 +156,23 @@ pub(crate) fn one_line(error: &dyn std::error::Error) -> String {
 /// Creates the rustls configuration for `+tls KEY CERT` and the other TLS options.
 ///
 /// `prompt` reads the private key's password (`+ps`); it is called only for an encrypted key.
-pub(crate) fn server_config(
+/// Files that DCMTK only warns about (an unreadable `+cf` file, a bad CRL) are logged at WARN
+/// and skipped, as DCMTK does.
+///
+/// ```no_run
+/// use dcmrecv_tls::{TlsIdentity, TlsSettings};
+///
+/// let mut settings = TlsSettings::default();
+/// settings.certificate_files.push("ca.pem".into());
+/// let identity = TlsIdentity {
+///     private_key: "key.pem".into(),
+///     certificate: "cert.pem".into(),
+/// };
+/// let config = dcmrecv_tls::server_config(&settings, &identity, &mut || Ok(String::new()))?;
+/// assert!(config.alpn_protocols.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn server_config(
     settings: &TlsSettings,
     identity: &TlsIdentity,
     prompt: &mut dyn FnMut() -> io::Result<String>,
@@ -363,23 +379,6 @@ fn revocation_lists(
         }
     }
     all
-}
-
-/// `+ps`: asks for the private key's password as OpenSSL does (`Enter PEM pass phrase:`), on the
-/// terminal without echo; when stdin is not a terminal, the prompt goes to stderr and the
-/// password is the first line of stdin.
-pub(crate) fn prompt_password() -> io::Result<String> {
-    const PROMPT: &str = "Enter PEM pass phrase:";
-    if io::stdin().is_terminal() {
-        return rpassword::prompt_password(PROMPT);
-    }
-    let mut stderr = io::stderr().lock();
-    let _ = stderr.write_all(PROMPT.as_bytes());
-    let _ = stderr.flush();
-    let mut line = String::new();
-    io::stdin().lock().read_line(&mut line)?;
-    let _ = stderr.write_all(b"\n");
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 #[cfg(test)]

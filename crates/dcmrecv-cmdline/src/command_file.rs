@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use snafu::ResultExt;
 
-use super::{Error, ReadCommandFileSnafu};
+use crate::error::{Error, ReadCommandFileSnafu};
 
 /// Expands every `@file` argument of `args` (the program name excluded).
 pub(crate) fn expand(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
