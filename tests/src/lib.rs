@@ -20,7 +20,8 @@
 //! - [`throttle`]: a slow TCP proxy, to act while transfers are in flight.
 //! - [`pki`]: a throw-away TLS PKI (CA, server and client certificates, a CRL) made with the
 //!   `openssl` tool.
-//! - [`raw`]: a raw-PDU client, for well-formed and malformed traffic byte by byte.
+//! - [`raw`]: the raw-PDU client of `dcmrecv-testpeer`, for well-formed and malformed traffic
+//!   byte by byte.
 
 pub mod clients;
 pub mod compare;
@@ -33,6 +34,6 @@ pub mod peers;
 pub mod pki;
 pub mod process;
 pub mod profiles;
-pub mod raw;
+pub use dcmrecv_testpeer as raw;
 pub mod receiver;
 pub mod throttle;

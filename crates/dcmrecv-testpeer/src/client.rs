@@ -1,208 +1,19 @@
-//! A raw-PDU DICOM client for tests: it speaks the upper layer protocol byte by byte, so a test
-//! sends exactly what it means to — well-formed associations and DIMSE messages, or malformed
-//! PDUs. The association PDUs are written and read with dicom-ul's PDU codec; P-DATA-TF PDUs,
-//! PDV items and command sets are laid out here by hand (PS3.8 9.3, PS3.7 E.1).
-//!
-//! This file is shared: the end-to-end tests use it as `dcmrecv_e2e::raw`, and the hermetic
-//! tests of `dcmrecv-storage-scp` include it with `#[path]` (they cannot depend on this crate),
-//! so it uses nothing but std, dicom-ul and socket2.
+//! The client: a connection driven PDU by PDU, with helpers for the usual exchanges and for
+//! ending an association every way a peer can (release, abort, reset).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use dicom_ul::pdu::{
-    AssociationAC, AssociationRQ, MAXIMUM_PDU_SIZE, PDataValueType, Pdu,
-    PresentationContextProposed, UserVariableItem, read_pdu, write_pdu,
+    AssociationAC, AssociationRQ, MAXIMUM_PDU_SIZE, PDataValueType, Pdu, read_pdu,
 };
 
-/// Verification SOP Class.
-pub const VERIFICATION: &str = "1.2.840.10008.1.1";
-/// CT Image Storage.
-pub const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
-/// Implicit VR Little Endian.
-pub const IMPLICIT: &str = "1.2.840.10008.1.2";
-/// Explicit VR Little Endian.
-pub const EXPLICIT: &str = "1.2.840.10008.1.2.1";
-/// The DICOM application context name.
-pub const APP_CONTEXT: &str = "1.2.840.10008.3.1.1.1";
+use crate::command::{c_echo_rq, c_store_rq_bytes, parse_command, uid_value, us};
+use crate::pdu::{A_ABORT, COMMAND_LAST, DATA_LAST, DATA_MORE, encode, p_data, pdv};
 
-/// PDV message control header: command, last fragment.
-pub const COMMAND_LAST: u8 = 0x03;
-/// PDV message control header: command, more fragments follow.
-pub const COMMAND_MORE: u8 = 0x01;
-/// PDV message control header: data set, last fragment.
-pub const DATA_LAST: u8 = 0x02;
-/// PDV message control header: data set, more fragments follow.
-pub const DATA_MORE: u8 = 0x00;
-
-/// An A-ABORT PDU from the service user (source 0, reason 0).
-pub const A_ABORT: [u8; 10] = [0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0];
-
-// ---------------------------------------------------------------------------------------------
-// PDUs
-
-/// A proposed presentation context.
-pub fn pc(id: u8, abstract_syntax: &str, ts: &[&str]) -> PresentationContextProposed {
-    PresentationContextProposed {
-        id,
-        abstract_syntax: abstract_syntax.to_string(),
-        transfer_syntaxes: ts.iter().map(|t| t.to_string()).collect(),
-    }
-}
-
-/// An A-ASSOCIATE-RQ from `calling` to `ANY-SCP` with Maximum Length 16384.
-pub fn rq(calling: &str, pcs: Vec<PresentationContextProposed>) -> AssociationRQ {
-    AssociationRQ {
-        protocol_version: 1,
-        calling_ae_title: calling.to_string(),
-        called_ae_title: "ANY-SCP".to_string(),
-        application_context_name: APP_CONTEXT.to_string(),
-        presentation_contexts: pcs,
-        user_variables: vec![
-            UserVariableItem::MaxLength(16384),
-            UserVariableItem::ImplementationClassUID("1.2.3.4.5".to_string()),
-            UserVariableItem::ImplementationVersionName("RAWSCU_1".to_string()),
-        ],
-    }
-}
-
-/// The bytes of a PDU, encoded by dicom-ul.
-pub fn encode(pdu: &Pdu) -> Vec<u8> {
-    let mut v = Vec::new();
-    write_pdu(&mut v, pdu).expect("encode PDU");
-    v
-}
-
-/// A PDU of any type with the given body; the length field is the body's length.
-pub fn pdu(pdu_type: u8, body: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(body.len()).expect("a PDU body below 4 GiB");
-    let mut v = vec![pdu_type, 0];
-    v.extend_from_slice(&length.to_be_bytes());
-    v.extend_from_slice(body);
-    v
-}
-
-/// A PDV item: flags bit 0 = command, bit 1 = last.
-pub fn pdv(pc: u8, flags: u8, data: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(data.len() + 2).expect("a PDV below 4 GiB");
-    let mut v = length.to_be_bytes().to_vec();
-    v.push(pc);
-    v.push(flags);
-    v.extend_from_slice(data);
-    v
-}
-
-/// A P-DATA-TF PDU holding the given PDV items.
-pub fn p_data(pdvs: &[Vec<u8>]) -> Vec<u8> {
-    pdu(0x04, &pdvs.concat())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Command sets (Implicit VR Little Endian)
-
-/// One group-0000 element.
-pub fn element(tag_element: u16, value: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(value.len()).expect("a value below 4 GiB");
-    let mut v = 0u16.to_le_bytes().to_vec();
-    v.extend_from_slice(&tag_element.to_le_bytes());
-    v.extend_from_slice(&length.to_le_bytes());
-    v.extend_from_slice(value);
-    v
-}
-
-/// A UID value padded to even length with a NUL.
-pub fn uid_value(uid: &str) -> Vec<u8> {
-    let mut v = uid.as_bytes().to_vec();
-    if v.len() % 2 == 1 {
-        v.push(0);
-    }
-    v
-}
-
-/// A command set with a group length from `(element, value)` pairs.
-pub fn command(elements: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    let body: Vec<u8> = elements.iter().flat_map(|(e, v)| element(*e, v)).collect();
-    let length = u32::try_from(body.len()).expect("a command below 4 GiB");
-    let mut out = element(0x0000, &length.to_le_bytes());
-    out.extend(body);
-    out
-}
-
-/// A C-ECHO-RQ command set.
-pub fn c_echo_rq(message_id: u16) -> Vec<u8> {
-    command(&[
-        (0x0002, uid_value(VERIFICATION)),
-        (0x0100, 0x0030u16.to_le_bytes().to_vec()),
-        (0x0110, message_id.to_le_bytes().to_vec()),
-        (0x0800, 0x0101u16.to_le_bytes().to_vec()),
-    ])
-}
-
-/// A C-STORE-RQ command set announcing a data set.
-pub fn c_store_rq(message_id: u16, sop_class: &str, instance: &str) -> Vec<u8> {
-    c_store_rq_bytes(message_id, sop_class, &uid_value(instance))
-}
-
-/// A C-STORE-RQ command set whose Affected SOP Instance UID is the raw bytes given (which may
-/// hold anything: NULs, slashes, 200 characters...).
-pub fn c_store_rq_bytes(message_id: u16, sop_class: &str, instance: &[u8]) -> Vec<u8> {
-    command(&[
-        (0x0002, uid_value(sop_class)),
-        (0x0100, 0x0001u16.to_le_bytes().to_vec()),
-        (0x0110, message_id.to_le_bytes().to_vec()),
-        (0x0700, 0u16.to_le_bytes().to_vec()),
-        (0x0800, 0x0000u16.to_le_bytes().to_vec()),
-        (0x1000, instance.to_vec()),
-    ])
-}
-
-/// Parses a command set into (element, value) pairs.
-pub fn parse_command(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let header = bytes.get(pos..pos + 8).expect("a complete element header");
-        let group = u16::from_le_bytes([header[0], header[1]]);
-        assert_eq!(group, 0, "command elements are group 0000");
-        let elem = u16::from_le_bytes([header[2], header[3]]);
-        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        let value = bytes
-            .get(pos + 8..pos + 8 + len)
-            .expect("a complete element value");
-        out.push((elem, value.to_vec()));
-        pos += 8 + len;
-    }
-    out
-}
-
-/// A US value of a parsed command.
-pub fn us(elements: &[(u16, Vec<u8>)], elem: u16) -> Option<u16> {
-    elements
-        .iter()
-        .find(|(e, _)| *e == elem)
-        .and_then(|(_, v)| Some(u16::from_le_bytes([*v.first()?, *v.get(1)?])))
-}
-
-/// A text value of a parsed command, padding removed.
-pub fn text(elements: &[(u16, Vec<u8>)], elem: u16) -> Option<String> {
-    elements.iter().find(|(e, _)| *e == elem).map(|(_, v)| {
-        String::from_utf8_lossy(v)
-            .trim_end_matches(['\0', ' '])
-            .to_string()
-    })
-}
-
-/// A synthetic data set payload of `n` bytes (for an SCP that does not look at it).
-pub fn payload(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 7 % 251) as u8).collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The client
-
-/// The byte stream a [`Client`] speaks over: plain TCP, or TLS over TCP (the TLS tests of
-/// `dcmrecv-storage-scp` implement it for rustls' stream).
+/// The byte stream a [`Client`] speaks over: plain TCP, or TLS over TCP (rustls' client stream
+/// with the `tls` feature).
 pub trait Duplex: Read + Write + Send {
     /// The TCP socket underneath.
     fn tcp(&self) -> &TcpStream;
@@ -211,6 +22,13 @@ pub trait Duplex: Read + Write + Send {
 impl Duplex for TcpStream {
     fn tcp(&self) -> &TcpStream {
         self
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Duplex for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
     }
 }
 
@@ -235,6 +53,19 @@ impl Client {
     /// A client over an already connected stream (e.g. TLS).
     pub fn from_stream(stream: Box<dyn Duplex>) -> Client {
         Client { stream }
+    }
+
+    /// Connects with TLS as `localhost`, with a 10 s read timeout; the handshake completes on
+    /// the first read or write.
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(addr: SocketAddr, config: std::sync::Arc<rustls::ClientConfig>) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("set a read timeout");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("a server name");
+        let conn = rustls::ClientConnection::new(config, name).expect("TLS client");
+        Client::from_stream(Box::new(rustls::StreamOwned::new(conn, stream)))
     }
 
     /// Connects to `127.0.0.1:port`.
