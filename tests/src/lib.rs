@@ -37,3 +37,9 @@ pub mod profiles;
 pub use dcmrecv_testpeer as raw;
 pub mod receiver;
 pub mod throttle;
+
+/// The code blocks of the workspace README, compiled as doctests (this crate depends on every
+/// library the README uses).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

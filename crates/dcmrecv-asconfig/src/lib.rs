@@ -85,3 +85,8 @@ pub use error::{Error, Location, ParseReason};
 pub use file::{AsconfigFile, load_scp_profile};
 pub use profile::{ExtendedNegotiation, PresentationContext, Profile, Role, RoleSelection};
 pub use uid::{name_for_uid, uid_for_name};
+
+/// The code blocks of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

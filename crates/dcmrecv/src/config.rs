@@ -258,7 +258,7 @@ impl Config {
 ///
 /// DCMTK refuses `+B` with `+ssd` (`--bit-preserving not allowed with --series-date-subdir`)
 /// whenever its block evaluation reaches `+B`, i.e. `+ssd` is in effect and a `+B` stands right
-/// of the last `-B`, even if `--ignore` wins (spec §1.3). We deliberately accept the
+/// of the last `-B`, even if `--ignore` wins. We deliberately accept the
 /// combination: our storage writes to a temporary file and names it when it is complete, so the
 /// Series Date is known in time. The rule's place is kept here and noted at DEBUG.
 fn storage_mode(args: &Arguments, subdirectories: Subdirectories) -> Mode {
