@@ -7,6 +7,7 @@
 //! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
 //! - [`receiver`]: our built `dcmrecv` and the real one, started side by side.
+//! - [`cargo`]: running cargo without the variables cargo set for us (no needless rebuilds).
 //! - [`clients`]: running `storescu`, `dcmsend` and `echoscu` and reading their statuses.
 //! - [`compare`]: what two receivers stored: paths, meta headers, dataset bytes, parsed datasets.
 //! - [`disk`]: what a receiver left in its output directory; small tmpfs mounts to fill up or
@@ -23,6 +24,7 @@
 //! - [`raw`]: the raw-PDU client of `dcmrecv-testpeer`, for well-formed and malformed traffic
 //!   byte by byte.
 
+pub mod cargo;
 pub mod clients;
 pub mod compare;
 pub mod corpus;

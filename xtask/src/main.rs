@@ -1,17 +1,23 @@
 //! Project automation for dcmrecv-rs, run as `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks, in order (format, lints, tests, docs).
+//! - `ci`: everything CI checks (format, lints, tests, docs, packages, the .deb, conformance),
+//!   after making the Python venv the e2e tests need.
 //! - `bench`: side-by-side benchmarks against the real dcmrecv.
 //! - `conformance`: differential testing against the real `/usr/bin/dcmrecv`.
 //! - `fuzz`: the fuzz targets for as long as asked (`fuzz.rs`).
 //! - `load`: many associations at once against both receivers (`load.rs`).
+//! - `package`: `cargo package` and each packaged crate's tests (`package.rs`).
+//! - `dist`: the Debian package, and with `--check` its installation test (`dist.rs`).
 //! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
 
 mod bench;
 mod ci;
 mod conformance;
+mod dist;
 mod fuzz;
 mod load;
+mod package;
+mod provision;
 mod shell;
 #[cfg(test)]
 mod tidy;
@@ -22,8 +28,15 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings,
-                and the reduced conformance run
+  ci            the one test command: makes the e2e venv if missing, then cargo fmt --check,
+                clippy -D warnings, every test (--no-fail-fast), docs with -D warnings,
+                package (below), dist --check (below, as root) and the reduced conformance
+                run; every job runs, the failed ones are listed at the end
+  package       cargo package of every published crate, then each one's tests from its
+                unpacked .crate (--allow-dirty for uncommitted changes)
+  dist          the .deb (cargo-deb, installed when missing): /usr/bin/dcmrecv-rs, its man
+                page, /etc/dcmrecv-rs/; --check installs it, runs --version and a C-ECHO,
+                and purges it (needs root)
   bench         ours vs the real dcmrecv: throughput, CPU, peak RSS (--quick for a short run,
                 --runs N, --files N, --large-mib N, --huge-mib N, --ours PATH)
   conformance   differential run against the real /usr/bin/dcmrecv (reduced matrix;
@@ -44,6 +57,8 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("load") => load::main(&args[1..]),
+        Some("package") => package::main(&args[1..]),
+        Some("dist") => dist::main(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;
