@@ -107,7 +107,11 @@ pub(crate) fn build() -> Result<PathBuf, String> {
         .ok_or("no release directory")?;
     let page = man_page(&release)?;
     check_man_page(&page)?;
-    let built = output("cargo", &["deb", "--locked", "-p", "dcmrecv", "--no-build"])?;
+    // `--strip`: the release profile keeps line tables for profiling; the package does not.
+    let built = output(
+        "cargo",
+        &["deb", "--locked", "-p", "dcmrecv", "--no-build", "--strip"],
+    )?;
     let deb = built
         .lines()
         .rev()
@@ -214,7 +218,7 @@ fn echo(od: &Path) -> Result<(), String> {
             server.stderr()
         ));
     }
-    if !server.wait_for_log("Received Echo Request", Duration::from_secs(5)) {
+    if !server.wait_for_log("Received C-ECHO Request", Duration::from_secs(5)) {
         return Err(format!(
             "the receiver logged no C-ECHO:\n{}",
             server.stderr()
