@@ -6,6 +6,7 @@
 //! - `conformance`: differential testing against the real `/usr/bin/dcmrecv`.
 //! - `fuzz`: the fuzz targets for as long as asked (`fuzz.rs`).
 //! - `load`: many associations at once against both receivers (`load.rs`).
+//! - `provision`: the e2e venv, and the system packages that are missing (`provision.rs`).
 //! - `package`: `cargo package` and each packaged crate's tests (`package.rs`).
 //! - `dist`: the Debian package, and with `--check` its installation test (`dist.rs`).
 //! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
@@ -32,6 +33,8 @@ commands:
                 clippy -D warnings, every test (--no-fail-fast), docs with -D warnings,
                 package (below), dist --check (below, as root) and the reduced conformance
                 run; every job runs, the failed ones are listed at the end
+  provision     what ci does first: make the e2e venv (target/e2e-venv, pydicom 3.0.2,
+                pynetdicom 3.0.4) unless DCMRECV_E2E_VENV names one; name what is missing
   package       cargo package of every published crate, then each one's tests from its
                 unpacked .crate (--allow-dirty for uncommitted changes)
   dist          the .deb (cargo-deb, installed when missing): /usr/bin/dcmrecv-rs, its man
@@ -58,6 +61,14 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("load") => load::main(&args[1..]),
         Some("package") => package::main(&args[1..]),
+        Some("provision") => {
+            let missing = provision::provision();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} prerequisite(s) missing", missing.len()))
+            }
+        }
         Some("dist") => dist::main(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
