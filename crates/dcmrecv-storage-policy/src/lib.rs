@@ -1,6 +1,6 @@
 //! The storage policy of dcmrecv-rs: turns "an instance is arriving" into a DICOM Part-10 file,
 //! with the directory layout, file names, meta header, statuses and log lines of DCMTK 3.6.7's
-//! `dcmrecv` (`dcmrecv.man`, and the project's behaviour specification, section 4).
+//! `dcmrecv` (DCMTK's `dcmrecv.man`, and the real `dcmrecv`'s behaviour, measured).
 //!
 //! It knows nothing about networking. A Storage SCP hands it the C-STORE command's values
 //! ([`InstanceMeta`]) and then the data set bytes as they arrive; the bytes stream to a temporary
@@ -151,6 +151,7 @@ mod uid;
 mod test_support;
 
 pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
+pub use naming::normalize_output_directory;
 pub use options::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,
@@ -158,3 +159,8 @@ pub use options::{
 pub use prefix::modality_prefix;
 pub use storage::{OpenError, Storage};
 pub use sweep::SweepError;
+
+/// The code blocks of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

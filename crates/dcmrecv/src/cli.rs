@@ -1,67 +1,34 @@
-//! DCMTK command-line compatibility: `@file` expansion, DCMTK's option spellings, clap, and the
-//! exclusive options (`--help`, `--version`, `+cc`).
+//! `dcmrecv`'s command line on `dcmrecv-cmdline`: our table ([`options`]) with the logging and
+//! TLS rows of their crates, the exclusive options (`--help`, `--version`, `+cc`), and the texts
+//! we print (help, version, cipher list, error block, man page).
 //!
-//! Parsing follows step 1 and 2 of DCMTK's start-up (spec §1.4): expand command files, lex the
-//! DCMTK spellings ([`lexer`]), let clap parse the result ([`lowargs`]), then handle the exclusive
-//! options before the parameter count is checked. What the options *mean* is evaluated later, in
-//! DCMTK's order, by [`crate::logging::LogSettings::from_args`] and
-//! [`crate::config::Config::from_args`].
+//! Parsing follows step 1 and 2 of DCMTK's start-up: expand command files, lex the DCMTK
+//! spellings, let clap parse the result, then handle the exclusive options before the parameter
+//! count is checked. What the options *mean* is evaluated later, in DCMTK's order, by
+//! `dcmrecv_logging::LogSettings::from_args` and [`crate::config::Config::from_args`].
 
-mod command_file;
-mod help;
-mod lexer;
-mod lowargs;
-pub(crate) mod number;
 pub(crate) mod options;
 
 use std::ffi::OsString;
 
-use snafu::Snafu;
+use dcmrecv_cmdline::{Arguments, CommandLine, Error, ManPage, ManSection, Parameter};
+use dcmrecv_tls::TlsOpt;
 
-pub(crate) use help::{HEADER, cipher_list_text, error_text, help_text, version_text};
-pub(crate) use lowargs::{LowArgs, Occurrence};
 pub(crate) use options::Opt;
 
-/// A command-line syntax error (exit code 1), always printed, even with `--quiet`.
-///
-/// The messages are DCMTK's, word for word (they start with a capital letter, unlike our other
-/// messages), so that scripts and people who know DCMTK recognise them.
-#[derive(Debug, Snafu)]
-#[non_exhaustive]
-pub(crate) enum Error {
-    /// A command file (`@path`) could not be read.
-    #[snafu(display("Cannot open command file '{path}'"))]
-    ReadCommandFile {
-        /// The path after the `@`.
-        path: String,
-        /// Why it could not be read.
-        source: std::io::Error,
-    },
-    /// An argument that looks like an option is not one.
-    #[snafu(display("Unknown option {option}"))]
-    UnknownOption {
-        /// The argument as given.
-        option: String,
-    },
-    /// The command line ended before an option's values.
-    #[snafu(display("Missing value for option {option}"))]
-    MissingValue {
-        /// The option's long spelling.
-        option: &'static str,
-    },
-    /// No `port` parameter.
-    #[snafu(display("Missing parameter port"))]
-    MissingParameter,
-    /// More than one parameter.
-    #[snafu(display("Too many parameters"))]
-    TooManyParameters,
-    /// clap refused the lexer's token stream; this indicates a bug in the lexer or the table.
-    #[snafu(display("{message}"))]
-    ClapRejected {
-        /// clap's message.
-        message: String,
-    },
-}
+/// The first line of every text we print. DCMTK prints `$dcmtk: dcmrecv v3.6.7 2022-04-22 $`
+/// here; we say what we are instead (a deliberate difference), and which DCMTK we follow.
+pub(crate) const HEADER: &str = concat!(
+    "dcmrecv-rs ",
+    env!("CARGO_PKG_VERSION"),
+    " (compatible with DCMTK dcmrecv 3.6.7)"
+);
+
+/// The command line: DCMTK's one-line description, the `port` parameter, the option table.
+pub(crate) const COMMAND_LINE: CommandLine =
+    CommandLine::new("dcmrecv", HEADER, "Simple DICOM storage SCP (receiver)")
+        .parameters(&[Parameter::new("port", &["tcp/ip port number to listen on"])])
+        .layout(options::HELP_LAYOUT);
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -74,112 +41,142 @@ pub(crate) enum Parsed {
     Version,
     /// `+cc`/`--list-ciphers`: print the supported TLS cipher suites to stdout and exit 0.
     ListCiphers,
+    /// `--print-man-page` (hidden): print the manual page to stdout and exit 0.
+    ManPage,
     /// Run with these arguments (still to be validated).
-    Run(LowArgs),
+    Run(Arguments),
 }
 
 /// Parses the process arguments, `argv[0]` first.
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
-    let mut args = args.into_iter();
-    let program = args.next().unwrap_or_else(|| OsString::from("dcmrecv"));
-    // DCMTK looks at the command line after `@file` expansion: an empty command file alone
-    // also prints the usage.
-    let args = command_file::expand(args.collect())?;
-    if args.is_empty() {
+    let Some(args) = COMMAND_LINE.parse(args)? else {
         return Ok(Parsed::Usage);
-    }
-    let tokens = lexer::lex(args)?;
-    let low = LowArgs::parse(
-        program,
-        lexer::long_form(&tokens),
-        lexer::clap_args(&tokens),
-    )?;
+    };
     // Exclusive options win over the parameter count (`dcmrecv 1 2 -h` prints the help).
-    if low.has(Opt::Help) {
+    if args.has(Opt::Help) {
         return Ok(Parsed::Help);
     }
-    if low.has(Opt::Version) {
+    if args.has(Opt::Version) {
         return Ok(Parsed::Version);
     }
-    if low.has(Opt::ListCiphers) {
+    if args.has(TlsOpt::ListCiphers) {
         return Ok(Parsed::ListCiphers);
     }
-    match low.params.len() {
-        0 => Err(Error::MissingParameter),
-        1 => Ok(Parsed::Run(low)),
-        _ => Err(Error::TooManyParameters),
+    if args.has(Opt::PrintManPage) {
+        return Ok(Parsed::ManPage);
     }
+    COMMAND_LINE.check_parameters(&args)?;
+    Ok(Parsed::Run(args))
+}
+
+/// The start of the `--version` and `+cc` texts: header, title and platform, as DCMTK lays them
+/// out.
+fn about() -> String {
+    format!(
+        "{HEADER}\n\n{}\n\nHost type: {}-{}\nTLS support: {}\n",
+        COMMAND_LINE.title(),
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+        dcmrecv_tls::LIBRARY
+    )
+}
+
+/// The `--version` text, to stdout.
+pub(crate) fn version_text() -> String {
+    about()
+}
+
+/// The `+cc`/`--list-ciphers` text, to stdout: DCMTK's layout, with the suites we can
+/// negotiate.
+pub(crate) fn cipher_list_text() -> String {
+    format!("{}\n{}", about(), dcmrecv_tls::cipher_list_text())
+}
+
+/// The manual page: the option table, and what `--help` does not say.
+const MAN_PAGE: ManPage = ManPage::new("dcmrecv-rs", "1", HEADER)
+    .description(&[
+        "dcmrecv-rs is a DICOM Storage SCP (receiver), a drop-in replacement for DCMTK's dcmrecv: \
+         the same options, file names, directory layout, statuses, exit codes and log lines. It \
+         serves associations concurrently, streams each object to a temporary file and publishes \
+         it under its final name only when it is complete.",
+        "Without -xf or +xa only Verification (C-ECHO) is accepted, as with DCMTK. +xa accepts \
+         every storage SOP class with every transfer syntax; -xf FILE PROFILE reads an asconfig \
+         profile, such as those in /etc/dcmrecv-rs/dcmrecv.cfg.",
+    ])
+    .sections(&[
+        ManSection::new(
+            "EXIT STATUS",
+            &[
+                "0\tsuccess, or --help, --version, --list-ciphers",
+                "1\tcommand line syntax or semantics",
+                "45\tthe output directory does not exist or is not writable",
+                "64\tcannot listen on the port",
+                "66\tthe association negotiation profile cannot be loaded",
+                "71\tthe TLS transport layer cannot be created",
+            ],
+        ),
+        ManSection::new(
+            "FILES",
+            &[
+                "/etc/dcmrecv-rs/dcmrecv.cfg\tthe shipped asconfig profiles (Default, \
+               AllImagesAndWaveforms, AllOtherObjects)",
+            ],
+        ),
+        ManSection::new(
+            "NOTES",
+            &[
+                "The Debian package installs the program as dcmrecv-rs, so that it does not \
+               replace DCMTK's /usr/bin/dcmrecv; the two can be installed side by side.",
+            ],
+        ),
+        ManSection::new(
+            "SEE ALSO",
+            &["dcmrecv(1), storescp(1), storescu(1), dcmsend(1)"],
+        ),
+    ]);
+
+/// The `--print-man-page` text, to stdout.
+pub(crate) fn man_page() -> String {
+    COMMAND_LINE.man_page(&MAN_PAGE)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parsed(args: &[&str]) -> Result<String, String> {
-        let mut all = vec![OsString::from("dcmrecv")];
-        all.extend(args.iter().map(OsString::from));
-        match parse(all) {
-            Ok(Parsed::Run(_)) => Ok("run".into()),
-            Ok(other) => Ok(format!("{other:?}")),
-            Err(e) => Err(e.to_string()),
+    #[test]
+    fn our_help_lines_fit_80_columns() {
+        // DCMTK's own lines are kept as DCMTK prints them (a few have 81 columns).
+        let help = COMMAND_LINE.help_text();
+        let ours = help.split("dcmrecv-rs extensions").nth(1).unwrap();
+        for line in ours.lines() {
+            assert!(line.chars().count() <= 80, "too long: {line:?}");
         }
     }
 
     #[test]
-    fn syntax_errors_use_dcmtk_messages() {
-        assert_eq!(
-            parsed(&["--foo", "11112"]),
-            Err("Unknown option --foo".into())
-        );
-        assert_eq!(parsed(&["--"]), Err("Unknown option --".into()));
-        assert_eq!(
-            parsed(&["-od"]),
-            Err("Missing value for option --output-directory".into())
-        );
-        assert_eq!(
-            parsed(&["-xf", "a"]),
-            Err("Missing value for option --config-file".into())
-        );
-        assert_eq!(
-            parsed(&["+tls", "a"]),
-            Err("Missing value for option --enable-tls".into())
-        );
-        assert_eq!(
-            parsed(&["-xf", "f.cfg", "11112"]),
-            Err("Missing parameter port".into())
-        );
-        assert_eq!(parsed(&["-v"]), Err("Missing parameter port".into()));
-        assert_eq!(parsed(&["1", "2"]), Err("Too many parameters".into()));
-        assert_eq!(parsed(&["@", "0"]), Err("Too many parameters".into()));
-        assert_eq!(
-            parsed(&["1", "2", "--foo"]),
-            Err("Unknown option --foo".into())
-        );
-        assert_eq!(
-            parsed(&["1", "2", "-od"]),
-            Err("Missing value for option --output-directory".into())
-        );
+    fn exclusive_options_win_over_the_parameter_count() {
+        let parsed = |args: &[&str]| {
+            let all = std::iter::once("dcmrecv").chain(args.iter().copied());
+            format!("{:?}", parse(all.map(OsString::from)))
+        };
+        assert_eq!(parsed(&["+cc", "1", "2"]), "Ok(ListCiphers)");
+        assert_eq!(parsed(&["+cc", "--version"]), "Ok(Version)");
+        assert_eq!(parsed(&["+cc", "-h"]), "Ok(Help)");
+        assert_eq!(parsed(&["--print-man-page"]), "Ok(ManPage)");
+        assert!(parsed(&["1", "2"]).contains("TooManyParameters"));
     }
 
     #[test]
-    fn exclusive_options_win_over_parameters_but_not_over_syntax() {
-        assert_eq!(parsed(&[]), Ok("Usage".into()));
-        assert_eq!(parsed(&["1", "2", "-h"]), Ok("Help".into()));
-        assert_eq!(parsed(&["--version", "1", "2"]), Ok("Version".into()));
-        assert_eq!(parsed(&["--version", "-h"]), Ok("Help".into()));
-        assert_eq!(parsed(&["-h", "--foo"]), Err("Unknown option --foo".into()));
-        assert_eq!(
-            parsed(&["--version", "--foo"]),
-            Err("Unknown option --foo".into())
-        );
-        assert_eq!(
-            parsed(&["-h", "-od"]),
-            Err("Missing value for option --output-directory".into())
-        );
-        assert_eq!(parsed(&["+cc"]), Ok("ListCiphers".into()));
-        assert_eq!(parsed(&["+cc", "1", "2"]), Ok("ListCiphers".into()));
-        assert_eq!(parsed(&["+cc", "--version"]), Ok("Version".into()));
-        assert_eq!(parsed(&["+cc", "-h"]), Ok("Help".into()));
-        assert_eq!(parsed(&["104"]), Ok("run".into()));
+    fn the_man_page_has_every_visible_option() {
+        let page = man_page();
+        for spec in COMMAND_LINE.options().filter(|s| !s.is_hidden()) {
+            assert!(
+                page.contains(&spec.long().replace('-', "\\-")),
+                "{}",
+                spec.long()
+            );
+        }
+        assert!(!page.contains("print\\-config"));
     }
 }

@@ -4,25 +4,21 @@
 //!
 //! The order of evaluation is DCMTK 3.6.7's (`dcmrecv.cc`), because it decides which error a
 //! command line with several problems reports: `+v`; the network options; the output options;
-//! the `port` parameter; the TLS options ([`tls`]); then our extensions. The enums are our own;
-//! the composition maps them onto the library crates.
+//! the `port` parameter; the TLS options (`dcmrecv_tls::TlsSettings::from_args`); then our
+//! extensions. The storage enums are the storage policy's own.
 
-mod tls;
-
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dcmrecv_cmdline::{Arguments, Occurrence, ValueError};
+use dcmrecv_logging::LogSettings;
+use dcmrecv_storage_policy::{Mode, Naming, Subdirectories, normalize_output_directory};
+use dcmrecv_tls::TlsSettings;
 use snafu::Snafu;
 
-use crate::cli::number::{self, Refusal};
-use crate::cli::{LowArgs, Occurrence, Opt};
-use crate::logging::LogSettings;
-
-pub(crate) use tls::{
-    CrlMode, KeyFormat, KeyPassword, PeerCertificate, TlsIdentity, TlsProfile, TlsSettings,
-};
+use crate::cli::Opt;
 
 /// A semantic command-line error (exit code 1). Not printed under `-q`, as in DCMTK.
 ///
@@ -34,79 +30,18 @@ pub(crate) enum Error {
     /// `+v` without INFO enabled.
     #[snafu(display("--verbose-pc only allowed with verbose mode"))]
     VerbosePcWithoutVerbose,
-    /// An option value that is not acceptable at all (not a number, negative, not an address...).
-    #[snafu(display("Invalid value for option {option}{}", in_parentheses(value)))]
-    InvalidValue {
-        /// The option's long spelling.
-        option: &'static str,
-        /// The value given.
-        value: String,
+    /// A value or parameter DCMTK's parser refuses (`Invalid value for option ...`).
+    #[snafu(transparent)]
+    Value {
+        /// DCMTK's message.
+        source: ValueError,
     },
-    /// A number below the option's minimum.
-    #[snafu(display("Invalid value for option {option} (underflow: {value})"))]
-    ValueUnderflow {
-        /// The option's long spelling.
-        option: &'static str,
-        /// The value given.
-        value: String,
+    /// A TLS option DCMTK or rustls refuses.
+    #[snafu(transparent)]
+    Tls {
+        /// The message.
+        source: dcmrecv_tls::OptionError,
     },
-    /// A number above the option's maximum.
-    #[snafu(display("Invalid value for option {option} (overflow: {value})"))]
-    ValueOverflow {
-        /// The option's long spelling.
-        option: &'static str,
-        /// The value given.
-        value: String,
-    },
-    /// The port is not a number.
-    #[snafu(display("Invalid parameter value {value}"))]
-    InvalidPort {
-        /// The parameter given.
-        value: String,
-    },
-    /// The port is 0.
-    #[snafu(display("Invalid parameter value {value} (underflow)"))]
-    PortUnderflow {
-        /// The parameter given.
-        value: String,
-    },
-    /// The port is above 65535.
-    #[snafu(display("Invalid parameter value {value} (overflow)"))]
-    PortOverflow {
-        /// The parameter given.
-        value: String,
-    },
-    /// A TLS option without `+tls`.
-    #[snafu(display("{option} only allowed with --enable-tls"))]
-    TlsOptionWithoutTls {
-        /// The option as DCMTK names it (`+pa` is `--profile-basic` in this message).
-        option: &'static str,
-    },
-    /// `+ws`/`+wf` without `+rs`.
-    #[snafu(display("{option} only allowed with --seed"))]
-    WriteSeedWithoutSeed {
-        /// The option's long spelling.
-        option: &'static str,
-    },
-    /// `+cs` with `+pz`.
-    #[snafu(display("--cipher not allowed with --profile-bcp195-ex"))]
-    CipherWithBcp195Extended,
-    /// A TLS option that rustls cannot honour (not in DCMTK: it accepts them).
-    #[snafu(display("{option} is not supported by dcmrecv-rs ({reason})"))]
-    UnsupportedTlsOption {
-        /// The option's long spelling.
-        option: &'static str,
-        /// Why rustls cannot do it.
-        reason: &'static str,
-    },
-}
-
-fn in_parentheses(value: &str) -> String {
-    if value.is_empty() {
-        String::new()
-    } else {
-        format!(" ({value})")
-    }
 }
 
 /// Where the association negotiation profile comes from.
@@ -144,39 +79,6 @@ pub(crate) struct OutputDirectory {
     pub(crate) normalised: PathBuf,
 }
 
-/// Sub-directory generation (`-s`/`+ssd`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SubdirectoryScheme {
-    /// `-s` (default): files go directly into the output directory.
-    None,
-    /// `+ssd`: `data/YYYY/MM/DD` from Series Date, else `undef/YYYYMMDD`.
-    SeriesDate,
-}
-
-/// File naming (`+fd`/`+fu`/`+fsu`/`+fst`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NamingScheme {
-    /// `+fd` (default): `<prefix>.<SOP Instance UID>`.
-    SopInstanceUid,
-    /// `+fu`: `<prefix>.X.<new UID>`.
-    UniqueUid,
-    /// `+fsu`: `<prefix>_<16 hex digits>`.
-    ShortUnique,
-    /// `+fst`: `<YYYYMMDDhhmmss>.<ffffff>.<prefix>`.
-    SystemTime,
-}
-
-/// Storage mode (`-B`/`+B`/`--ignore`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StorageMode {
-    /// `-B` (default).
-    Normal,
-    /// `+B`: the received bytes, unchanged.
-    BitPreserving,
-    /// `--ignore`: receive, answer success, store nothing.
-    Ignore,
-}
-
 /// Everything a run needs, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Config {
@@ -205,13 +107,13 @@ pub(crate) struct Config {
     /// `-od`.
     pub(crate) output_directory: OutputDirectory,
     /// `-s`/`+ssd`.
-    pub(crate) subdirectories: SubdirectoryScheme,
+    pub(crate) subdirectories: Subdirectories,
     /// `+fd`/`+fu`/`+fsu`/`+fst`.
-    pub(crate) naming: NamingScheme,
+    pub(crate) naming: Naming,
     /// `-fe`, appended verbatim to generated file names.
     pub(crate) extension: OsString,
     /// `-B`/`+B`/`--ignore`.
-    pub(crate) storage_mode: StorageMode,
+    pub(crate) storage_mode: Mode,
     /// `+fs`/`-fs` (not in DCMTK): fsync each file (and its directory) before success.
     pub(crate) fsync: bool,
     /// The TLS options.
@@ -237,7 +139,7 @@ impl Config {
     /// Evaluates the options after logging is set up (DCMTK's step 3), in DCMTK's order.
     /// `info_enabled` says whether the installed logging shows INFO events (`+v` needs it).
     pub(crate) fn from_args(
-        args: &LowArgs,
+        args: &Arguments,
         log: LogSettings,
         info_enabled: bool,
     ) -> Result<Config, Error> {
@@ -246,16 +148,16 @@ impl Config {
         }
 
         // Network options.
-        let profile = match winner(args, &[Opt::ConfigFile, Opt::AcceptAll]) {
+        let profile = match args.winner(&[Opt::ConfigFile, Opt::AcceptAll]) {
             None => ProfileSource::VerificationOnly,
-            Some(o) if o.opt == Opt::AcceptAll => ProfileSource::AcceptAll,
+            Some(o) if o.is(Opt::AcceptAll) => ProfileSource::AcceptAll,
             Some(o) => ProfileSource::File {
                 path: PathBuf::from(o.value(0)),
                 name: o.text(1).into_owned(),
             },
         };
-        let ae_title = match winner(args, &[Opt::AeTitle, Opt::UseCalledAeTitle]) {
-            Some(o) if o.opt == Opt::AeTitle => AeTitle::Fixed(o.text(0).into_owned()),
+        let ae_title = match args.winner(&[Opt::AeTitle, Opt::UseCalledAeTitle]) {
+            Some(o) if o.is(Opt::AeTitle) => AeTitle::Fixed(o.text(0).into_owned()),
             Some(_) => AeTitle::UseCalled,
             None => AeTitle::Fixed(DEFAULT_AE_TITLE.into()),
         };
@@ -278,28 +180,26 @@ impl Config {
             .last(Opt::OutputDirectory)
             .map_or_else(|| OsString::from("."), |o| o.value(0).to_os_string());
         let output_directory = OutputDirectory {
-            normalised: normalise_directory(&given),
+            normalised: normalize_output_directory(Path::new(&given)),
             given: PathBuf::from(given),
         };
-        let subdirectories = match winner(args, &[Opt::NoSubdir, Opt::SeriesDateSubdir]) {
-            Some(o) if o.opt == Opt::SeriesDateSubdir => SubdirectoryScheme::SeriesDate,
-            _ => SubdirectoryScheme::None,
+        let subdirectories = match args.winner(&[Opt::NoSubdir, Opt::SeriesDateSubdir]) {
+            Some(o) if o.is(Opt::SeriesDateSubdir) => Subdirectories::SeriesDate,
+            _ => Subdirectories::None,
         };
-        let naming = match winner(
-            args,
-            &[
+        let naming = match args
+            .winner(&[
                 Opt::DefaultFilenames,
                 Opt::UniqueFilenames,
                 Opt::ShortUniqueNames,
                 Opt::SystemTimeNames,
-            ],
-        )
-        .map(|o| o.opt)
+            ])
+            .and_then(Occurrence::id)
         {
-            Some(Opt::UniqueFilenames) => NamingScheme::UniqueUid,
-            Some(Opt::ShortUniqueNames) => NamingScheme::ShortUnique,
-            Some(Opt::SystemTimeNames) => NamingScheme::SystemTime,
-            _ => NamingScheme::SopInstanceUid,
+            Some(Opt::UniqueFilenames) => Naming::UniqueUid,
+            Some(Opt::ShortUniqueNames) => Naming::ShortUnique,
+            Some(Opt::SystemTimeNames) => Naming::SystemTime,
+            _ => Naming::Default,
         };
         let extension = args
             .last(Opt::FilenameExtension)
@@ -309,7 +209,7 @@ impl Config {
         // The parameter.
         let port = port(args)?;
 
-        let tls = tls::from_args(args)?;
+        let tls = TlsSettings::from_args(args)?;
 
         // Our extensions.
         let bind_address = match args.last(Opt::BindAddress) {
@@ -326,7 +226,9 @@ impl Config {
             Some(o) => Duration::from_secs(option_number(o, 0, None)?),
             None => Duration::from_secs(10),
         };
-        let fsync = winner(args, &[Opt::Fsync, Opt::NoFsync]).is_some_and(|o| o.opt == Opt::Fsync);
+        let fsync = args
+            .winner(&[Opt::Fsync, Opt::NoFsync])
+            .is_some_and(|o| o.is(Opt::Fsync));
         let max_object_size = match args.last(Opt::MaxObjectSize) {
             Some(o) => Some(option_number(o, 1, None)?),
             None => None,
@@ -360,76 +262,53 @@ impl Config {
     }
 }
 
-/// The effective member of a block whose members have no side effects: the rightmost one.
-fn winner<'a>(args: &'a LowArgs, members: &[Opt]) -> Option<&'a Occurrence> {
-    let mut block = args.block();
-    members.iter().fold(None, |won, &m| block.find(m).or(won))
-}
-
 /// The storage block, evaluated as DCMTK does.
 ///
 /// DCMTK refuses `+B` with `+ssd` (`--bit-preserving not allowed with --series-date-subdir`)
 /// whenever its block evaluation reaches `+B`, i.e. `+ssd` is in effect and a `+B` stands right
-/// of the last `-B`, even if `--ignore` wins (spec §1.3). We deliberately accept the
+/// of the last `-B`, even if `--ignore` wins. We deliberately accept the
 /// combination: our storage writes to a temporary file and names it when it is complete, so the
 /// Series Date is known in time. The rule's place is kept here and noted at DEBUG.
-fn storage_mode(args: &LowArgs, subdirectories: SubdirectoryScheme) -> StorageMode {
+fn storage_mode(args: &Arguments, subdirectories: Subdirectories) -> Mode {
     let mut block = args.block();
-    let mut mode = StorageMode::Normal;
+    let mut mode = Mode::Normal;
     if block.find(Opt::Normal).is_some() {
-        mode = StorageMode::Normal;
+        mode = Mode::Normal;
     }
     if block.find(Opt::BitPreserving).is_some() {
-        if subdirectories == SubdirectoryScheme::SeriesDate {
+        if subdirectories == Subdirectories::SeriesDate {
             tracing::debug!(
                 "--bit-preserving with --series-date-subdir: DCMTK refuses this combination, \
                  dcmrecv-rs supports it (files are named once they are complete)"
             );
         }
-        mode = StorageMode::BitPreserving;
+        mode = Mode::BitPreserving;
     }
     if block.find(Opt::Ignore).is_some() {
-        mode = StorageMode::Ignore;
+        mode = Mode::Ignore;
     }
     mode
 }
 
 /// The `port` parameter, with DCMTK's lenient parsing and messages.
-fn port(args: &LowArgs) -> Result<u16, Error> {
-    let raw = args
-        .params
-        .first()
-        .map(OsString::as_os_str)
-        .unwrap_or_default();
-    let value = raw.to_string_lossy().into_owned();
-    number::port_value(&value).map_err(|refusal| match refusal {
-        Refusal::Invalid => Error::InvalidPort { value },
-        Refusal::Underflow => Error::PortUnderflow { value },
-        Refusal::Overflow => Error::PortOverflow { value },
-    })
+fn port(args: &Arguments) -> Result<u16, Error> {
+    let port = args.parameter_number(0, 1, u64::from(u16::MAX))?;
+    Ok(u16::try_from(port).unwrap_or(u16::MAX))
 }
 
 /// An option's integer value, with DCMTK's lenient parsing and messages.
 fn option_number(occurrence: &Occurrence, min: u64, max: Option<u64>) -> Result<u64, Error> {
-    let value = occurrence.text(0).into_owned();
-    let option = occurrence.opt.long();
-    number::option_value(&value, min, max).map_err(|refusal| match refusal {
-        Refusal::Invalid => Error::InvalidValue { option, value },
-        Refusal::Underflow => Error::ValueUnderflow { option, value },
-        Refusal::Overflow => Error::ValueOverflow { option, value },
-    })
+    Ok(occurrence.number(min, max)?)
 }
 
+/// DCMTK's `Invalid value for option ...` for an option's first value.
 fn invalid(occurrence: &Occurrence) -> Error {
-    Error::InvalidValue {
-        option: occurrence.opt.long(),
-        value: occurrence.text(0).into_owned(),
-    }
+    occurrence.invalid().into()
 }
 
 /// The AE titles of a repeatable allow-list option: 1 to 16 characters of the default
 /// repertoire without backslash (PS3.5 AE); surrounding spaces are not significant.
-fn ae_titles(args: &LowArgs, opt: Opt) -> Result<Vec<String>, Error> {
+fn ae_titles(args: &Arguments, opt: Opt) -> Result<Vec<String>, Error> {
     args.all(opt)
         .map(|o| {
             let text = o.text(0);
@@ -448,50 +327,12 @@ fn ae_titles(args: &LowArgs, opt: Opt) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-/// DCMTK's `OFStandard::normalizeDirName`: trailing separators are removed unless the path is
-/// only a separator; an empty path becomes `.`.
-fn normalise_directory(given: &OsStr) -> PathBuf {
-    let trimmed = trim_trailing_separators(given);
-    if trimmed.is_empty() {
-        PathBuf::from(".")
-    } else {
-        PathBuf::from(trimmed)
-    }
-}
-
-#[cfg(unix)]
-fn trim_trailing_separators(path: &OsStr) -> OsString {
-    use std::os::unix::ffi::OsStrExt;
-    let mut bytes = path.as_bytes();
-    while bytes.len() > 1 {
-        match bytes.split_last() {
-            Some((b'/', rest)) => bytes = rest,
-            _ => break,
-        }
-    }
-    OsStr::from_bytes(bytes).to_os_string()
-}
-
-#[cfg(not(unix))]
-fn trim_trailing_separators(path: &OsStr) -> OsString {
-    let Some(text) = path.to_str() else {
-        return path.to_os_string();
-    };
-    let mut trimmed = text;
-    while trimmed.chars().count() > 1 {
-        match trimmed.strip_suffix(['/', '\\']) {
-            Some(rest) => trimmed = rest,
-            None => break,
-        }
-    }
-    OsString::from(trimmed)
-}
-
 #[cfg(test)]
 mod tests {
+    use dcmrecv_logging::LogLevel;
+
     use super::*;
     use crate::cli::{Parsed, parse};
-    use crate::logging::LogSettings;
 
     fn config(args: &[&str]) -> Result<Config, String> {
         let mut all = vec![OsString::from("dcmrecv")];
@@ -500,8 +341,8 @@ mod tests {
             Ok(Parsed::Run(low)) => low,
             other => panic!("{args:?}: {other:?}"),
         };
-        let log = LogSettings::from_args(&low).map_err(|e| e.to_string())?;
-        let info_enabled = log.level >= crate::logging::LogLevel::Info;
+        let log = LogSettings::from_args(&low, "dcmrecv").map_err(|e| e.to_string())?;
+        let info_enabled = log.level() >= LogLevel::Info;
         Config::from_args(&low, log, info_enabled).map_err(|e| e.to_string())
     }
 
@@ -529,10 +370,10 @@ mod tests {
         assert!(c.host_lookup);
         assert_eq!(c.output_directory.given, PathBuf::from("."));
         assert_eq!(c.output_directory.normalised, PathBuf::from("."));
-        assert_eq!(c.subdirectories, SubdirectoryScheme::None);
-        assert_eq!(c.naming, NamingScheme::SopInstanceUid);
+        assert_eq!(c.subdirectories, Subdirectories::None);
+        assert_eq!(c.naming, Naming::Default);
         assert_eq!(c.extension, OsString::new());
-        assert_eq!(c.storage_mode, StorageMode::Normal);
+        assert_eq!(c.storage_mode, Mode::Normal);
         assert!(!c.fsync);
         assert_eq!(c.tls, TlsSettings::default());
         assert_eq!(c.max_associations, 64);
@@ -635,65 +476,15 @@ mod tests {
         );
     }
 
-    /// Spec §1.3's block table, with our deliberate difference: `+B` with `+ssd` is accepted.
-    #[test]
-    fn storage_block_is_rightmost_wins() {
-        use StorageMode::*;
-        use SubdirectoryScheme::{None as Flat, SeriesDate};
-        let mode = |args: &[&str]| {
-            let c = ok(args);
-            (c.storage_mode, c.subdirectories)
-        };
-        // DCMTK: error, exit 1. Ours: bit-preserving with sub-directories.
-        assert_eq!(mode(&["+B", "+ssd", "104"]), (BitPreserving, SeriesDate));
-        // DCMTK: error (quirk). Ours: --ignore wins.
-        assert_eq!(
-            mode(&["+B", "+ssd", "--ignore", "104"]),
-            (Ignore, SeriesDate)
-        );
-        // DCMTK: error. Ours: +B wins.
-        assert_eq!(
-            mode(&["+ssd", "--ignore", "+B", "104"]),
-            (BitPreserving, SeriesDate)
-        );
-        assert_eq!(mode(&["+B", "-B", "+ssd", "104"]), (Normal, SeriesDate));
-        assert_eq!(mode(&["+B", "+ssd", "-s", "104"]), (BitPreserving, Flat));
-        assert_eq!(mode(&["--ignore", "+ssd", "104"]), (Ignore, SeriesDate));
-        assert_eq!(mode(&["-B", "--ignore", "-B", "104"]), (Normal, Flat));
-        assert_eq!(mode(&["104"]), (Normal, Flat));
-    }
-
-    #[test]
-    fn ae_title_block_is_rightmost_wins() {
-        assert_eq!(
-            ok(&["-aet", "FOO", "-uca", "104"]).ae_title,
-            AeTitle::UseCalled
-        );
-        assert_eq!(
-            ok(&["-uca", "-aet", "FOO", "104"]).ae_title,
-            AeTitle::Fixed("FOO".into())
-        );
-        assert_eq!(
-            ok(&["-aet", "A", "-aet", "B", "104"]).ae_title,
-            AeTitle::Fixed("B".into())
-        );
-    }
-
     #[test]
     fn naming_and_other_blocks_are_rightmost_wins() {
-        assert_eq!(
-            ok(&["+fu", "+fsu", "104"]).naming,
-            NamingScheme::ShortUnique
-        );
-        assert_eq!(
-            ok(&["+fst", "+fd", "104"]).naming,
-            NamingScheme::SopInstanceUid
-        );
-        assert_eq!(ok(&["+fd", "+fst", "104"]).naming, NamingScheme::SystemTime);
-        assert_eq!(ok(&["+fsu", "+fu", "104"]).naming, NamingScheme::UniqueUid);
+        assert_eq!(ok(&["+fu", "+fsu", "104"]).naming, Naming::ShortUnique);
+        assert_eq!(ok(&["+fst", "+fd", "104"]).naming, Naming::Default);
+        assert_eq!(ok(&["+fd", "+fst", "104"]).naming, Naming::SystemTime);
+        assert_eq!(ok(&["+fsu", "+fu", "104"]).naming, Naming::UniqueUid);
         assert_eq!(
             ok(&["+ssd", "-s", "+ssd", "104"]).subdirectories,
-            SubdirectoryScheme::SeriesDate
+            Subdirectories::SeriesDate
         );
         assert!(ok(&["-fs", "+fs", "104"]).fsync);
         assert!(!ok(&["+fs", "-fs", "104"]).fsync);
@@ -729,22 +520,6 @@ mod tests {
                 path: "b.cfg".into(),
                 name: "q".into()
             }
-        );
-    }
-
-    #[test]
-    fn output_directory_is_normalised_like_dcmtk() {
-        let normalised = |dir: &str| ok(&["-od", dir, "104"]).output_directory.normalised;
-        assert_eq!(normalised("sub/"), PathBuf::from("sub"));
-        assert_eq!(normalised("/a/b//"), PathBuf::from("/a/b"));
-        assert_eq!(normalised("./sub"), PathBuf::from("./sub"));
-        assert_eq!(normalised("."), PathBuf::from("."));
-        assert_eq!(normalised(""), PathBuf::from("."));
-        assert_eq!(normalised("/"), PathBuf::from("/"));
-        assert_eq!(normalised("//"), PathBuf::from("/"));
-        assert_eq!(
-            ok(&["-od", "", "104"]).output_directory.given,
-            PathBuf::from("")
         );
     }
 

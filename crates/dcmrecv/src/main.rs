@@ -1,42 +1,45 @@
 //! dcmrecv-rs: a drop-in replacement for DCMTK 3.6.7's `dcmrecv` storage SCP.
 //!
-//! Start-up follows DCMTK's sequence (spec §1.4): parse the command line (`@file` included),
-//! handle `--help`/`--version`, set up logging, then validate everything else into a
+//! Start-up follows DCMTK's sequence (`dcmrecv.cc`): parse the command line (`@file`
+//! included), handle `--help`/`--version`, set up logging, then validate everything else into a
 //! [`config::Config`] before anything touches the network. Each failing phase has DCMTK's exit
-//! code ([`exit_codes`]).
+//! code ([`exit_codes`]). The command-line engine, the logging layer and the TLS layer are the
+//! `dcmrecv-cmdline`, `dcmrecv-logging` and `dcmrecv-tls` crates; this binary holds `dcmrecv`'s
+//! option table, its validation, the start-up sequence and the storage sink adapter.
 
 mod cli;
 mod config;
 mod exit_codes;
-mod logging;
+mod password;
 mod profile;
 mod run;
 mod sink;
-mod tls_layer;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{Opt, Parsed};
+use dcmrecv_logging::LogSettings;
+
+use crate::cli::{COMMAND_LINE, Opt, Parsed};
 use crate::config::Config;
 use crate::exit_codes::Phase;
-use crate::logging::LogSettings;
 
 fn main() -> ExitCode {
     let args = match cli::parse(std::env::args_os()) {
-        Ok(Parsed::Usage | Parsed::Help) => return print_stdout(&cli::help_text()),
+        Ok(Parsed::Usage | Parsed::Help) => return print_stdout(&COMMAND_LINE.help_text()),
         Ok(Parsed::Version) => return print_stdout(&cli::version_text()),
         Ok(Parsed::ListCiphers) => return print_stdout(&cli::cipher_list_text()),
+        Ok(Parsed::ManPage) => return print_stdout(&cli::man_page()),
         Ok(Parsed::Run(args)) => args,
         Err(e) => return fail(&e),
     };
-    let log = match LogSettings::from_args(&args) {
+    let log = match LogSettings::from_args(&args, "dcmrecv") {
         Ok(log) => log,
         Err(e) => return fail(&e),
     };
-    let logging = logging::init(&log);
+    let logging = dcmrecv_logging::init(&log);
     if args.has(Opt::Arguments) {
-        logging::log_arguments(&args);
+        dcmrecv_logging::log_arguments(&args);
     }
     let config = match Config::from_args(&args, log, logging.info_enabled()) {
         Ok(config) => config,
@@ -65,7 +68,7 @@ fn print_stdout(text: &str) -> ExitCode {
 /// Prints a command-line error as DCMTK does (on stderr, after the header) and returns exit
 /// code 1.
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    let text = cli::error_text(&error.to_string());
+    let text = COMMAND_LINE.error_text(&error.to_string());
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
     Phase::Cli.into()
 }

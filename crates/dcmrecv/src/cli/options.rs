@@ -1,58 +1,21 @@
-//! The table of every command-line option: DCMTK's spellings, how many values each takes, and
-//! the help text, in the order and grouping of DCMTK 3.6.7's `dcmrecv --help`.
+//! The table of `dcmrecv`'s own options: DCMTK's spellings, how many values each takes, and the
+//! help text, in the order and grouping of DCMTK 3.6.7's `dcmrecv --help`; the logging rows
+//! come from `dcmrecv-logging` and the TLS rows from `dcmrecv-tls`.
 //!
 //! This table is the single source for the lexer (spelling → option, values to consume), the clap
-//! command (one clap argument per option) and the help text. Options marked "(not in DCMTK)" are
-//! our extensions; their spellings collide with no `dcmrecv` or `storescp` option of DCMTK 3.6.7
-//! except `+xa`/`--accept-all`, which `storescp` spells the same way for the same idea (accept all
-//! transfer syntaxes of all storage SOP classes).
+//! command (one clap argument per option), the help text and the man page. A new option is a row
+//! in [`Opt`] and a line in [`HELP_LAYOUT`]; `config.rs` gives it its meaning. Options marked
+//! "(not in DCMTK)" are our extensions; their spellings collide with no `dcmrecv` or `storescp`
+//! option of DCMTK 3.6.7 except `+xa`/`--accept-all`, which `storescp` spells the same way for
+//! the same idea (accept all transfer syntaxes of all storage SOP classes).
 
-/// One option's spellings, number of values and help text.
-#[derive(Debug)]
-pub(crate) struct Spec {
-    /// DCMTK's short spelling, with its `-` or `+` prefix (`-od`, `+B`); `None` for long-only
-    /// options such as `--version`.
-    pub(crate) short: Option<&'static str>,
-    /// The long spelling with its `--` prefix; also the clap argument's name without the prefix.
-    pub(crate) long: &'static str,
-    /// How many values follow the option; they are consumed unconditionally, as DCMTK does.
-    pub(crate) arity: usize,
-    /// The help lines shown right of the spellings (value description first, if any).
-    pub(crate) help: &'static [&'static str],
-}
+use dcmrecv_cmdline::Layout;
+use dcmrecv_logging::LogOpt;
 
-/// Declares [`Opt`], [`Opt::ALL`] and [`Opt::spec`] from one list.
-macro_rules! options {
-    ($(
-        $(#[$doc:meta])*
-        $name:ident = $short:expr, $long:literal, $arity:literal, [$($help:literal),* $(,)?];
-    )*) => {
-        /// Every option the command line knows, DCMTK's and ours.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub(crate) enum Opt {
-            $($(#[$doc])* $name,)*
-        }
+dcmrecv_cmdline::option_table! {
+    /// Every option of `dcmrecv` itself (the logging and TLS options are the libraries').
+    pub(crate) enum Opt;
 
-        impl Opt {
-            /// All options, in table order.
-            pub(crate) const ALL: &'static [Opt] = &[$(Opt::$name,)*];
-
-            /// This option's spellings, arity and help text.
-            pub(crate) const fn spec(self) -> &'static Spec {
-                match self {
-                    $(Opt::$name => &Spec {
-                        short: $short,
-                        long: $long,
-                        arity: $arity,
-                        help: &[$($help),*],
-                    },)*
-                }
-            }
-        }
-    };
-}
-
-options! {
     // General options.
     /// `-h`: print the help text and exit.
     Help = Some("-h"), "--help", 0, ["print this help text and exit"];
@@ -60,23 +23,6 @@ options! {
     Version = None, "--version", 0, ["print version information and exit"];
     /// `--arguments`: log the expanded command line.
     Arguments = None, "--arguments", 0, ["print expanded command line arguments"];
-    /// `-q`: fatal messages only; command-line semantic errors are not printed.
-    Quiet = Some("-q"), "--quiet", 0, ["quiet mode, print no warnings and errors"];
-    /// `-v`: log level INFO.
-    Verbose = Some("-v"), "--verbose", 0, ["verbose mode, print processing details"];
-    /// `-d`: log level DEBUG.
-    Debug = Some("-d"), "--debug", 0, ["debug mode, print debug information"];
-    /// `-ll LEVEL`.
-    LogLevel = Some("-ll"), "--log-level", 1, [
-        "[l]evel: string constant",
-        "(fatal, error, warn, info, debug, trace)",
-        "use level l for the logger",
-    ];
-    /// `-lc FILE`: a log4cplus-style logger configuration.
-    LogConfig = Some("-lc"), "--log-config", 1, [
-        "[f]ilename: string",
-        "use config file f for the logger",
-    ];
     /// `+v`: show presentation contexts at INFO.
     VerbosePc = Some("+v"), "--verbose-pc", 0, ["show presentation contexts in verbose mode"];
 
@@ -112,100 +58,6 @@ options! {
     ];
     /// `-dhl`.
     DisableHostLookup = Some("-dhl"), "--disable-host-lookup", 0, ["disable hostname lookup"];
-
-    // TLS options.
-    /// `-tls`.
-    DisableTls = Some("-tls"), "--disable-tls", 0, ["use normal TCP/IP connection (default)"];
-    /// `+tls KEY CERT`.
-    EnableTls = Some("+tls"), "--enable-tls", 2, [
-        "[p]rivate key file, [c]ertificate file: string",
-        "use authenticated secure TLS connection",
-    ];
-    /// `+ps`.
-    StdPasswd = Some("+ps"), "--std-passwd", 0, [
-        "prompt user to type password on stdin (default)",
-    ];
-    /// `+pw PASSWORD`.
-    UsePasswd = Some("+pw"), "--use-passwd", 1, ["[p]assword: string", "use specified password"];
-    /// `-pw`.
-    NullPasswd = Some("-pw"), "--null-passwd", 0, ["use empty string as password"];
-    /// `-pem`.
-    PemKeys = Some("-pem"), "--pem-keys", 0, ["read keys and certificates as PEM file (default)"];
-    /// `-der`.
-    DerKeys = Some("-der"), "--der-keys", 0, ["read keys and certificates as DER file"];
-    /// `+cf FILE` (repeatable).
-    AddCertFile = Some("+cf"), "--add-cert-file", 1, [
-        "[f]ilename: string",
-        "add certificate file to list of certificates",
-    ];
-    /// `+cd DIR` (repeatable).
-    AddCertDir = Some("+cd"), "--add-cert-dir", 1, [
-        "[d]irectory: string",
-        "add certificates in d to list of certificates",
-    ];
-    /// `+crl FILE` (repeatable).
-    AddCrlFile = Some("+crl"), "--add-crl-file", 1, [
-        "[f]ilename: string",
-        "add certificate revocation list file",
-        "(implies --enable-crl-vfy)",
-    ];
-    /// `+crv`.
-    EnableCrlVfy = Some("+crv"), "--enable-crl-vfy", 0, ["enable leaf CRL verification"];
-    /// `+cra`.
-    EnableCrlAll = Some("+cra"), "--enable-crl-all", 0, ["enable full chain CRL verification"];
-    /// `+py`.
-    ProfileBcp195Nd = Some("+py"), "--profile-bcp195-nd", 0, [
-        "Non-downgrading BCP 195 TLS Profile (default)",
-    ];
-    /// `+px`.
-    ProfileBcp195 = Some("+px"), "--profile-bcp195", 0, ["BCP 195 TLS Profile"];
-    /// `+pz`.
-    ProfileBcp195Ex = Some("+pz"), "--profile-bcp195-ex", 0, ["Extended BCP 195 TLS Profile"];
-    /// `+pa`.
-    ProfileAes = Some("+pa"), "--profile-aes", 0, [
-        "AES TLS Secure Transport Connection Profile",
-        "(retired)",
-    ];
-    /// `+pn`.
-    ProfileNull = Some("+pn"), "--profile-null", 0, [
-        "Authenticated unencrypted communication",
-        "(retired, was used in IHE ATNA)",
-    ];
-    /// `+cc`: list the cipher suites and exit.
-    ListCiphers = Some("+cc"), "--list-ciphers", 0, [
-        "show list of supported TLS ciphersuites and exit",
-    ];
-    /// `+cs NAME` (repeatable).
-    Cipher = Some("+cs"), "--cipher", 1, [
-        "[c]iphersuite name: string",
-        "add ciphersuite to list of negotiated suites",
-        "(not with --profile-bcp195-ex)",
-    ];
-    /// `+dp FILE`.
-    DhParam = Some("+dp"), "--dhparam", 1, [
-        "[f]ilename: string",
-        "read DH parameters for DH/DSS ciphersuites",
-    ];
-    /// `+rs FILE`.
-    Seed = Some("+rs"), "--seed", 1, [
-        "[f]ilename: string",
-        "seed random generator with contents of f",
-    ];
-    /// `+ws`.
-    WriteSeed = Some("+ws"), "--write-seed", 0, ["write back modified seed (only with --seed)"];
-    /// `+wf FILE`.
-    WriteSeedFile = Some("+wf"), "--write-seed-file", 1, [
-        "[f]ilename: string (only with --seed)",
-        "write modified seed to file f",
-    ];
-    /// `-rc`.
-    RequirePeerCert = Some("-rc"), "--require-peer-cert", 0, [
-        "verify peer certificate, fail if absent (default)",
-    ];
-    /// `-vc`.
-    VerifyPeerCert = Some("-vc"), "--verify-peer-cert", 0, ["verify peer certificate if present"];
-    /// `-ic`.
-    IgnorePeerCert = Some("-ic"), "--ignore-peer-cert", 0, ["don't verify peer certificate"];
 
     // Output options.
     /// `-od DIR`.
@@ -295,182 +147,98 @@ options! {
         "refuse data sets larger than n bytes (inflated)",
         "with 0xA700; nothing of them is stored",
     ];
-    /// `--log-format FORMAT`.
-    LogFormat = None, "--log-format", 1, [
-        "[f]ormat: string (text, json; default: text)",
-        "text: DCMTK's lines; json: one JSON object",
-        "per event, with fields and spans",
-    ];
 
     /// `--print-config` (hidden): print the validated configuration and exit; for tests and
     /// for debugging a command line.
     PrintConfig = None, "--print-config", 0, [];
-
-    /// Not an option: the positional `port` parameter, handed to clap as `--port VALUE` so that
-    /// values starting with `-` (DCMTK reads `-5` as a parameter) survive.
-    Port = None, "--port", 1, [];
+    /// `--print-man-page` (hidden): print the manual page (roff) and exit; `cargo xtask dist`
+    /// installs it.
+    PrintManPage = None, "--print-man-page", 0, [];
 }
 
-impl Opt {
-    /// The long spelling, e.g. `--output-directory`; DCMTK uses it in every message.
-    pub(crate) const fn long(self) -> &'static str {
-        self.spec().long
-    }
-
-    /// The clap argument id: the long spelling without `--`.
-    pub(crate) fn id(self) -> &'static str {
-        let long = self.long();
-        long.strip_prefix("--").unwrap_or(long)
-    }
-
-    /// Finds the option a command-line token spells (short or long), if any. The internal
-    /// [`Opt::Port`] is never spelled by a user.
-    pub(crate) fn from_spelling(token: &str) -> Option<Opt> {
-        Opt::ALL.iter().copied().find(|opt| {
-            let spec = opt.spec();
-            *opt != Opt::Port && (spec.long == token || spec.short == Some(token))
-        })
-    }
-}
-
-/// One line of the help text's layout.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Layout {
-    /// A top-level group heading (`general options:`).
-    Group(&'static str),
-    /// A sub-group heading (`  application entity title:`); options below are indented more.
-    Subgroup(&'static str),
-    /// An option's entry.
-    Option(Opt),
-}
-
-/// The help text's layout: DCMTK 3.6.7's groups in DCMTK's order, then ours.
+/// The help text's layout: DCMTK 3.6.7's groups in DCMTK's order, then ours. Hidden options
+/// (no help lines) are parsed but not shown.
 pub(crate) const HELP_LAYOUT: &[Layout] = {
-    use Layout::{Group, Option as O, Subgroup};
+    use Layout::{Group, Include, Option as O, Subgroup};
     &[
         Group("general options:"),
-        O(Opt::Help),
-        O(Opt::Version),
-        O(Opt::Arguments),
-        O(Opt::Quiet),
-        O(Opt::Verbose),
-        O(Opt::Debug),
-        O(Opt::LogLevel),
-        O(Opt::LogConfig),
-        O(Opt::VerbosePc),
+        O(Opt::Help.spec()),
+        O(Opt::Version.spec()),
+        O(Opt::Arguments.spec()),
+        Include(dcmrecv_logging::HELP_LAYOUT),
+        O(Opt::VerbosePc.spec()),
         Group("network options:"),
         Subgroup("association negotiation profile from configuration file:"),
-        O(Opt::ConfigFile),
+        O(Opt::ConfigFile.spec()),
         Subgroup("application entity title:"),
-        O(Opt::AeTitle),
-        O(Opt::UseCalledAeTitle),
+        O(Opt::AeTitle.spec()),
+        O(Opt::UseCalledAeTitle.spec()),
         Subgroup("other network options:"),
-        O(Opt::AcseTimeout),
-        O(Opt::DimseTimeout),
-        O(Opt::MaxPdu),
-        O(Opt::DisableHostLookup),
-        Group("transport layer security (TLS) options:"),
-        Subgroup("transport protocol stack:"),
-        O(Opt::DisableTls),
-        O(Opt::EnableTls),
-        Subgroup("private key password (only with --enable-tls):"),
-        O(Opt::StdPasswd),
-        O(Opt::UsePasswd),
-        O(Opt::NullPasswd),
-        Subgroup("key and certificate file format:"),
-        O(Opt::PemKeys),
-        O(Opt::DerKeys),
-        Subgroup("certification authority:"),
-        O(Opt::AddCertFile),
-        O(Opt::AddCertDir),
-        O(Opt::AddCrlFile),
-        O(Opt::EnableCrlVfy),
-        O(Opt::EnableCrlAll),
-        Subgroup("security profile:"),
-        O(Opt::ProfileBcp195Nd),
-        O(Opt::ProfileBcp195),
-        O(Opt::ProfileBcp195Ex),
-        O(Opt::ProfileAes),
-        O(Opt::ProfileNull),
-        Subgroup("ciphersuite:"),
-        O(Opt::ListCiphers),
-        O(Opt::Cipher),
-        O(Opt::DhParam),
-        Subgroup("pseudo random generator:"),
-        O(Opt::Seed),
-        O(Opt::WriteSeed),
-        O(Opt::WriteSeedFile),
-        Subgroup("peer authentication:"),
-        O(Opt::RequirePeerCert),
-        O(Opt::VerifyPeerCert),
-        O(Opt::IgnorePeerCert),
+        O(Opt::AcseTimeout.spec()),
+        O(Opt::DimseTimeout.spec()),
+        O(Opt::MaxPdu.spec()),
+        O(Opt::DisableHostLookup.spec()),
+        Include(dcmrecv_tls::HELP_LAYOUT),
         Group("output options:"),
         Subgroup("general:"),
-        O(Opt::OutputDirectory),
+        O(Opt::OutputDirectory.spec()),
         Subgroup("subdirectory generation:"),
-        O(Opt::NoSubdir),
-        O(Opt::SeriesDateSubdir),
+        O(Opt::NoSubdir.spec()),
+        O(Opt::SeriesDateSubdir.spec()),
         Subgroup("filename generation:"),
-        O(Opt::DefaultFilenames),
-        O(Opt::UniqueFilenames),
-        O(Opt::ShortUniqueNames),
-        O(Opt::SystemTimeNames),
-        O(Opt::FilenameExtension),
+        O(Opt::DefaultFilenames.spec()),
+        O(Opt::UniqueFilenames.spec()),
+        O(Opt::ShortUniqueNames.spec()),
+        O(Opt::SystemTimeNames.spec()),
+        O(Opt::FilenameExtension.spec()),
         Subgroup("storage mode:"),
-        O(Opt::Normal),
-        O(Opt::BitPreserving),
-        O(Opt::Ignore),
+        O(Opt::Normal.spec()),
+        O(Opt::BitPreserving.spec()),
+        O(Opt::Ignore.spec()),
         Group("dcmrecv-rs extensions (not in DCMTK):"),
         Subgroup("association negotiation profile:"),
-        O(Opt::AcceptAll),
+        O(Opt::AcceptAll.spec()),
         Subgroup("network:"),
-        O(Opt::BindAddress),
-        O(Opt::MaxAssociations),
-        O(Opt::AllowCalling),
-        O(Opt::AllowCalled),
-        O(Opt::ShutdownTimeout),
+        O(Opt::BindAddress.spec()),
+        O(Opt::MaxAssociations.spec()),
+        O(Opt::AllowCalling.spec()),
+        O(Opt::AllowCalled.spec()),
+        O(Opt::ShutdownTimeout.spec()),
         Subgroup("output:"),
-        O(Opt::Fsync),
-        O(Opt::NoFsync),
-        O(Opt::MaxObjectSize),
+        O(Opt::Fsync.spec()),
+        O(Opt::NoFsync.spec()),
+        O(Opt::MaxObjectSize.spec()),
         Subgroup("logging:"),
-        O(Opt::LogFormat),
+        O(LogOpt::LogFormat.spec()),
+        // Hidden.
+        O(Opt::PrintConfig.spec()),
+        O(Opt::PrintManPage.spec()),
     ]
 };
 
 #[cfg(test)]
 mod tests {
+    use dcmrecv_cmdline::{OptionId, layout};
+    use dcmrecv_tls::TlsOpt;
+
     use super::*;
 
-    #[test]
-    fn spellings_are_unique_and_well_formed() {
-        let mut seen = std::collections::HashSet::new();
-        for opt in Opt::ALL {
-            let spec = opt.spec();
-            assert!(
-                spec.long.starts_with("--") && spec.long.len() > 3,
-                "{opt:?}"
-            );
-            assert!(seen.insert(spec.long), "duplicate {}", spec.long);
-            if let Some(short) = spec.short {
-                assert!(short.starts_with('-') || short.starts_with('+'), "{opt:?}");
-                assert!(!short.starts_with("--"), "{opt:?}");
-                assert!(seen.insert(short), "duplicate {short}");
-            }
-        }
+    fn count<O: OptionId>(opt: O) -> usize {
+        layout::options(HELP_LAYOUT)
+            .filter(|spec| *spec == opt.spec())
+            .count()
     }
 
     #[test]
-    fn every_visible_option_is_in_the_help_layout_once() {
-        for opt in Opt::ALL {
-            let count = HELP_LAYOUT
-                .iter()
-                .filter(|l| matches!(l, Layout::Option(o) if o == opt))
-                .count();
-            let hidden = matches!(opt, Opt::PrintConfig | Opt::Port);
-            assert_eq!(count, usize::from(!hidden), "{opt:?}");
-            assert_eq!(opt.spec().help.is_empty(), hidden, "{opt:?}");
+    fn every_option_is_in_the_table_once_and_spellings_are_unique() {
+        assert_eq!(layout::check(HELP_LAYOUT), Ok(()));
+        for &opt in Opt::ALL {
+            assert_eq!(count(opt), 1, "{opt:?}");
+            let hidden = matches!(opt, Opt::PrintConfig | Opt::PrintManPage);
+            assert_eq!(opt.spec().is_hidden(), hidden, "{opt:?}");
         }
+        assert!(LogOpt::ALL.iter().all(|&o| count(o) == 1));
+        assert!(TlsOpt::ALL.iter().all(|&o| count(o) == 1));
     }
 
     #[test]
@@ -478,10 +246,9 @@ mod tests {
         assert_eq!(Opt::from_spelling("+B"), Some(Opt::BitPreserving));
         assert_eq!(Opt::from_spelling("-B"), Some(Opt::Normal));
         assert_eq!(Opt::from_spelling("+v"), Some(Opt::VerbosePc));
-        assert_eq!(Opt::from_spelling("-v"), Some(Opt::Verbose));
+        assert_eq!(LogOpt::from_spelling("-v"), Some(LogOpt::Verbose));
         assert_eq!(Opt::from_spelling("--ignore"), Some(Opt::Ignore));
         assert_eq!(Opt::from_spelling("-ignore"), None);
-        assert_eq!(Opt::from_spelling("--port"), None);
         assert_eq!(Opt::from_spelling("--"), None);
     }
 }
