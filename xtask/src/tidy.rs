@@ -113,8 +113,9 @@ fn check_invariant(crate_name: &str, forbidden: &[&str], why: &str) {
 }
 
 /// Every published library.
-const LIBRARIES: [&str; 7] = [
+const LIBRARIES: [&str; 8] = [
     "dcmrecv-asconfig",
+    "dcmrecv-cli",
     "dcmrecv-cmdline",
     "dcmrecv-logging",
     "dcmrecv-storage-policy",
@@ -244,6 +245,22 @@ fn the_dcmtk_conventions_crates_know_nothing_dicom() {
     assert!(
         dependents.is_empty(),
         "{dependents:?} depend on dcmrecv-testpeer outside [dev-dependencies]"
+    );
+}
+
+#[test]
+fn the_command_line_crate_starts_nothing() {
+    check_invariant(
+        "dcmrecv-cli",
+        &[
+            "dcmrecv-storage-scp",
+            "dcmrecv-asconfig",
+            "dicom-*",
+            "socket2",
+            "tokio",
+            "rustls",
+        ],
+        "dcmrecv-cli turns the command line into plain values; the binary loads, binds and serves",
     );
 }
 

@@ -2,13 +2,11 @@
 //!
 //! Start-up follows DCMTK's sequence (`dcmrecv.cc`): parse the command line (`@file`
 //! included), handle `--help`/`--version`, set up logging, then validate everything else into a
-//! [`config::Config`] before anything touches the network. Each failing phase has DCMTK's exit
-//! code ([`exit_codes`]). The command-line engine, the logging layer and the TLS layer are the
-//! `dcmrecv-cmdline`, `dcmrecv-logging` and `dcmrecv-tls` crates; this binary holds `dcmrecv`'s
-//! option table, its validation, the start-up sequence and the storage sink adapter.
+//! [`Config`] before anything touches the network. Each failing phase has DCMTK's exit
+//! code ([`exit_codes`]). The option table and its validation are `dcmrecv-cli` (on the
+//! `dcmrecv-cmdline` engine, with the rows of `dcmrecv-logging` and `dcmrecv-tls`); this binary
+//! holds the start-up sequence, the exit codes and the adapters that compose the libraries.
 
-mod cli;
-mod config;
 mod exit_codes;
 mod password;
 mod profile;
@@ -20,16 +18,15 @@ use std::process::ExitCode;
 
 use dcmrecv_logging::LogSettings;
 
-use crate::cli::{COMMAND_LINE, Opt, Parsed};
-use crate::config::Config;
 use crate::exit_codes::Phase;
+use dcmrecv_cli::{COMMAND_LINE, Config, Opt, Parsed};
 
 fn main() -> ExitCode {
-    let args = match cli::parse(std::env::args_os()) {
+    let args = match dcmrecv_cli::parse(std::env::args_os()) {
         Ok(Parsed::Usage | Parsed::Help) => return print_stdout(&COMMAND_LINE.help_text()),
-        Ok(Parsed::Version) => return print_stdout(&cli::version_text()),
-        Ok(Parsed::ListCiphers) => return print_stdout(&cli::cipher_list_text()),
-        Ok(Parsed::ManPage) => return print_stdout(&cli::man_page()),
+        Ok(Parsed::Version) => return print_stdout(&dcmrecv_cli::version_text()),
+        Ok(Parsed::ListCiphers) => return print_stdout(&dcmrecv_cli::cipher_list_text()),
+        Ok(Parsed::ManPage) => return print_stdout(&dcmrecv_cli::man_page()),
         Ok(Parsed::Run(args)) => args,
         Err(e) => return fail(&e),
     };
@@ -47,7 +44,7 @@ fn main() -> ExitCode {
         Err(_) if logging.quiet() => return Phase::Cli.into(),
         Err(e) => return fail(&e),
     };
-    tracing::debug!("{}", cli::HEADER);
+    tracing::debug!("{}", dcmrecv_cli::HEADER);
     tracing::debug!("");
     tracing::debug!("configuration: {config:?}");
     if args.has(Opt::PrintConfig) {

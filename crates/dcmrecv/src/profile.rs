@@ -3,7 +3,7 @@
 
 use dcmrecv_asconfig::{AsconfigFile, PresentationContext, Profile, TransferSyntaxPreference};
 
-use crate::config::ProfileSource;
+use dcmrecv_cli::ProfileSource;
 
 /// The profiles we ship in `etc/dcmrecv.cfg`, embedded so `+xa` works without any file (this
 /// crate's `etc` is a symbolic link to the workspace's, copied by `cargo package`).

@@ -17,10 +17,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::{error, info, warn};
 
-use crate::config::{AeTitle, Config, ProfileSource};
 use crate::exit_codes::Phase;
 use crate::sink::PolicySinks;
 use crate::{password, profile};
+use dcmrecv_cli::{AeTitle, Config, ProfileSource};
 
 /// Runs the receiver; returns when a signal stopped it (success) or a start-up step failed.
 pub(crate) fn run(config: &Config) -> Result<(), Phase> {

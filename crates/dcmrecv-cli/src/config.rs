@@ -18,7 +18,7 @@ use dcmrecv_storage_policy::{Mode, Naming, Subdirectories, normalize_output_dire
 use dcmrecv_tls::TlsSettings;
 use snafu::Snafu;
 
-use crate::cli::Opt;
+use crate::command_line::Opt;
 
 /// A semantic command-line error (exit code 1). Not printed under `-q`, as in DCMTK.
 ///
@@ -26,7 +26,7 @@ use crate::cli::Opt;
 /// letter, unlike our other messages); our extensions' errors use the same shapes.
 #[derive(Debug, Snafu)]
 #[non_exhaustive]
-pub(crate) enum Error {
+pub enum Error {
     /// `+v` without INFO enabled.
     #[snafu(display("--verbose-pc only allowed with verbose mode"))]
     VerbosePcWithoutVerbose,
@@ -46,7 +46,7 @@ pub(crate) enum Error {
 
 /// Where the association negotiation profile comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ProfileSource {
+pub enum ProfileSource {
     /// No `-xf`: Verification with Implicit VR Little Endian only (DCMTK's default).
     VerificationOnly,
     /// `-xf FILE PROFILE`.
@@ -62,7 +62,7 @@ pub(crate) enum ProfileSource {
 
 /// The AE title we respond with (`-aet`/`-uca`); it has no effect on the wire in DCMTK.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AeTitle {
+pub enum AeTitle {
     /// `-aet` (default `DCMRECV`).
     Fixed(String),
     /// `-uca`: respond with the called AE title.
@@ -71,65 +71,65 @@ pub(crate) enum AeTitle {
 
 /// The output directory (`-od`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OutputDirectory {
+pub struct OutputDirectory {
     /// As given (default `.`).
-    pub(crate) given: PathBuf,
+    pub given: PathBuf,
     /// DCMTK's normalised form, used to build and log file paths: trailing separators removed
     /// (a leading one is kept), empty → `.`.
-    pub(crate) normalised: PathBuf,
+    pub normalised: PathBuf,
 }
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Config {
+pub struct Config {
     /// The TCP port (1..=65535).
-    pub(crate) port: u16,
+    pub port: u16,
     /// The address to listen on (`-ba`, not in DCMTK; default all IPv4 interfaces, as DCMTK).
-    pub(crate) bind_address: IpAddr,
+    pub bind_address: IpAddr,
     /// The logging options.
-    pub(crate) log: LogSettings,
+    pub log: LogSettings,
     /// `--arguments`.
-    pub(crate) print_arguments: bool,
+    pub print_arguments: bool,
     /// `+v`: presentation context dumps at INFO instead of DEBUG.
-    pub(crate) verbose_pc: bool,
+    pub verbose_pc: bool,
     /// `-xf`/`+xa`.
-    pub(crate) profile: ProfileSource,
+    pub profile: ProfileSource,
     /// `-aet`/`-uca`.
-    pub(crate) ae_title: AeTitle,
+    pub ae_title: AeTitle,
     /// `-ta` (default 30 s).
-    pub(crate) acse_timeout: Duration,
+    pub acse_timeout: Duration,
     /// `-td` (default unlimited).
-    pub(crate) dimse_timeout: Option<Duration>,
+    pub dimse_timeout: Option<Duration>,
     /// `-pdu` (4096..=131072, default 16384).
-    pub(crate) max_pdu: u32,
+    pub max_pdu: u32,
     /// `false` with `-dhl`: log peers' IP addresses instead of reverse-resolved names.
-    pub(crate) host_lookup: bool,
+    pub host_lookup: bool,
     /// `-od`.
-    pub(crate) output_directory: OutputDirectory,
+    pub output_directory: OutputDirectory,
     /// `-s`/`+ssd`.
-    pub(crate) subdirectories: Subdirectories,
+    pub subdirectories: Subdirectories,
     /// `+fd`/`+fu`/`+fsu`/`+fst`.
-    pub(crate) naming: Naming,
+    pub naming: Naming,
     /// `-fe`, appended verbatim to generated file names.
-    pub(crate) extension: OsString,
+    pub extension: OsString,
     /// `-B`/`+B`/`--ignore`.
-    pub(crate) storage_mode: Mode,
+    pub storage_mode: Mode,
     /// `+fs`/`-fs` (not in DCMTK): fsync each file (and its directory) before success.
-    pub(crate) fsync: bool,
+    pub fsync: bool,
     /// The TLS options.
-    pub(crate) tls: TlsSettings,
+    pub tls: TlsSettings,
     /// `--max-associations` (not in DCMTK; default 64).
-    pub(crate) max_associations: usize,
+    pub max_associations: usize,
     /// `--allow-calling` (not in DCMTK): accepted calling AE titles; empty accepts any.
-    pub(crate) allowed_calling: Vec<String>,
+    pub allowed_calling: Vec<String>,
     /// `--allow-called` (not in DCMTK): accepted called AE titles; empty accepts any.
-    pub(crate) allowed_called: Vec<String>,
+    pub allowed_called: Vec<String>,
     /// `--shutdown-timeout` (not in DCMTK; default 10 s): how long SIGTERM/SIGINT wait for
     /// running associations.
-    pub(crate) shutdown_timeout: Duration,
+    pub shutdown_timeout: Duration,
     /// `--max-object-size` (not in DCMTK; default unlimited): the largest data set stored, in
     /// bytes (inflated).
-    pub(crate) max_object_size: Option<u64>,
+    pub max_object_size: Option<u64>,
 }
 
 /// DCMTK's default AE title.
@@ -138,7 +138,7 @@ const DEFAULT_AE_TITLE: &str = "DCMRECV";
 impl Config {
     /// Evaluates the options after logging is set up (DCMTK's step 3), in DCMTK's order.
     /// `info_enabled` says whether the installed logging shows INFO events (`+v` needs it).
-    pub(crate) fn from_args(
+    pub fn from_args(
         args: &Arguments,
         log: LogSettings,
         info_enabled: bool,
@@ -332,7 +332,7 @@ mod tests {
     use dcmrecv_logging::LogLevel;
 
     use super::*;
-    use crate::cli::{Parsed, parse};
+    use crate::command_line::{Parsed, parse};
 
     fn config(args: &[&str]) -> Result<Config, String> {
         let mut all = vec![OsString::from("dcmrecv")];

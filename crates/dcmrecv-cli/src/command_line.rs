@@ -7,32 +7,32 @@
 //! count is checked. What the options *mean* is evaluated later, in DCMTK's order, by
 //! `dcmrecv_logging::LogSettings::from_args` and [`crate::config::Config::from_args`].
 
-pub(crate) mod options;
+mod options;
 
 use std::ffi::OsString;
 
 use dcmrecv_cmdline::{Arguments, CommandLine, Error, ManPage, ManSection, Parameter};
 use dcmrecv_tls::TlsOpt;
 
-pub(crate) use options::Opt;
+pub use options::Opt;
 
 /// The first line of every text we print. DCMTK prints `$dcmtk: dcmrecv v3.6.7 2022-04-22 $`
 /// here; we say what we are instead (a deliberate difference), and which DCMTK we follow.
-pub(crate) const HEADER: &str = concat!(
+pub const HEADER: &str = concat!(
     "dcmrecv-rs ",
     env!("CARGO_PKG_VERSION"),
     " (compatible with DCMTK dcmrecv 3.6.7)"
 );
 
 /// The command line: DCMTK's one-line description, the `port` parameter, the option table.
-pub(crate) const COMMAND_LINE: CommandLine =
+pub const COMMAND_LINE: CommandLine =
     CommandLine::new("dcmrecv", HEADER, "Simple DICOM storage SCP (receiver)")
         .parameters(&[Parameter::new("port", &["tcp/ip port number to listen on"])])
         .layout(options::HELP_LAYOUT);
 
 /// What the command line asks for.
 #[derive(Debug)]
-pub(crate) enum Parsed {
+pub enum Parsed {
     /// No arguments at all: print the usage (the help text) to stdout and exit 0.
     Usage,
     /// `-h`/`--help`: print the help text to stdout and exit 0.
@@ -48,7 +48,7 @@ pub(crate) enum Parsed {
 }
 
 /// Parses the process arguments, `argv[0]` first.
-pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
     let Some(args) = COMMAND_LINE.parse(args)? else {
         return Ok(Parsed::Usage);
     };
@@ -82,13 +82,13 @@ fn about() -> String {
 }
 
 /// The `--version` text, to stdout.
-pub(crate) fn version_text() -> String {
+pub fn version_text() -> String {
     about()
 }
 
 /// The `+cc`/`--list-ciphers` text, to stdout: DCMTK's layout, with the suites we can
 /// negotiate.
-pub(crate) fn cipher_list_text() -> String {
+pub fn cipher_list_text() -> String {
     format!("{}\n{}", about(), dcmrecv_tls::cipher_list_text())
 }
 
@@ -136,7 +136,7 @@ const MAN_PAGE: ManPage = ManPage::new("dcmrecv-rs", "1", HEADER)
     ]);
 
 /// The `--print-man-page` text, to stdout.
-pub(crate) fn man_page() -> String {
+pub fn man_page() -> String {
     COMMAND_LINE.man_page(&MAN_PAGE)
 }
 

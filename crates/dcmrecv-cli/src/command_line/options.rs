@@ -14,7 +14,7 @@ use dcmrecv_logging::LogOpt;
 
 dcmrecv_cmdline::option_table! {
     /// Every option of `dcmrecv` itself (the logging and TLS options are the libraries').
-    pub(crate) enum Opt;
+    pub enum Opt;
 
     // General options.
     /// `-h`: print the help text and exit.
