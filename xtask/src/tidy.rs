@@ -104,10 +104,13 @@ fn check_invariant(crate_name: &str, forbidden: &[&str], why: &str) {
     );
 }
 
-const LIBRARIES: [&str; 3] = [
+const LIBRARIES: [&str; 6] = [
     "dcmrecv-asconfig",
     "dcmrecv-storage-scp",
     "dcmrecv-storage-policy",
+    "dcmrecv-metrics",
+    "dcmrecv-metrics-http",
+    "dcmrecv-systemd",
 ];
 
 #[test]
@@ -142,6 +145,63 @@ fn scp_knows_nothing_about_file_layout() {
         &["dcmrecv-storage-policy", "dcmrecv"],
         "the SCP hands instances to a sink it defines; the binary plugs the policy in",
     );
+}
+
+#[test]
+fn metrics_do_no_io_and_know_nothing_dicom() {
+    check_invariant(
+        "dcmrecv-metrics",
+        &[
+            "dicom-*",
+            "dcmrecv-*",
+            "tokio",
+            "hyper*",
+            "socket2",
+            "rustls",
+        ],
+        "the metrics are counters and an encoder; serving them is dcmrecv-metrics-http's job",
+    );
+}
+
+#[test]
+fn the_metrics_endpoint_knows_only_the_metrics() {
+    check_invariant(
+        "dcmrecv-metrics-http",
+        &[
+            "dicom-*",
+            "dcmrecv-asconfig",
+            "dcmrecv-storage-*",
+            "dcmrecv-systemd",
+            "dcmrecv",
+        ],
+        "the HTTP endpoint serves dcmrecv-metrics and a readiness state, nothing of the receive path",
+    );
+}
+
+#[test]
+fn systemd_integration_stands_alone() {
+    check_invariant(
+        "dcmrecv-systemd",
+        &["dicom-*", "dcmrecv-*", "tokio", "hyper*"],
+        "the notify protocol and socket activation need none of our crates; the binary wires them",
+    );
+}
+
+#[test]
+fn the_receive_path_knows_nothing_about_metrics_or_systemd() {
+    for lib in ["dcmrecv-storage-scp", "dcmrecv-storage-policy"] {
+        check_invariant(
+            lib,
+            &[
+                "dcmrecv-metrics",
+                "dcmrecv-metrics-http",
+                "dcmrecv-systemd",
+                "prometheus-client",
+                "sd-notify",
+            ],
+            "the acceptor reports through traits it defines; the binary adapts them to metrics and systemd",
+        );
+    }
 }
 
 #[test]
