@@ -1,7 +1,7 @@
 //! `cargo xtask dist`: the Debian package, built with cargo-deb from `[package.metadata.deb]` of
 //! `crates/dcmrecv/Cargo.toml`: the binary as `/usr/bin/dcmrecv-rs` (DCMTK's package owns
 //! `/usr/bin/dcmrecv`), the man page generated from the option table (`--print-man-page`), the
-//! profiles of `etc/` under `/etc/dcmrecv-rs/`, and `etc/dcmrecv.service` once it exists.
+//! profiles of `etc/` under `/etc/dcmrecv-rs/`, and the systemd units of `etc/systemd/`.
 //!
 //! `cargo xtask dist --check` then installs the package with `dpkg -i`, runs the installed
 //! binary's `--version` and answers a C-ECHO from `/usr/bin/echoscu`, and purges it again. It

@@ -113,7 +113,7 @@ fn check_invariant(crate_name: &str, forbidden: &[&str], why: &str) {
 }
 
 /// Every published library.
-const LIBRARIES: [&str; 8] = [
+const LIBRARIES: [&str; 11] = [
     "dcmrecv-asconfig",
     "dcmrecv-cli",
     "dcmrecv-cmdline",
@@ -122,6 +122,9 @@ const LIBRARIES: [&str; 8] = [
     "dcmrecv-storage-scp",
     "dcmrecv-testpeer",
     "dcmrecv-tls",
+    "dcmrecv-metrics",
+    "dcmrecv-metrics-http",
+    "dcmrecv-systemd",
 ];
 
 /// Every published crate: the libraries and the binary.
@@ -405,4 +408,61 @@ fn the_manifest_parser_sees_dependencies() {
     assert!(!m.publish);
     assert!(m.lints_workspace);
     assert_eq!(forbidden_deps(&m, &["foo", "ba*"]), vec!["bar", "foo"]);
+}
+
+#[test]
+fn metrics_do_no_io_and_know_nothing_dicom() {
+    check_invariant(
+        "dcmrecv-metrics",
+        &[
+            "dicom-*",
+            "dcmrecv-*",
+            "tokio",
+            "hyper*",
+            "socket2",
+            "rustls",
+        ],
+        "the metrics are counters and an encoder; serving them is dcmrecv-metrics-http's job",
+    );
+}
+
+#[test]
+fn the_metrics_endpoint_knows_only_the_metrics() {
+    check_invariant(
+        "dcmrecv-metrics-http",
+        &[
+            "dicom-*",
+            "dcmrecv-asconfig",
+            "dcmrecv-storage-*",
+            "dcmrecv-systemd",
+            "dcmrecv",
+        ],
+        "the HTTP endpoint serves dcmrecv-metrics and a readiness state, nothing of the receive path",
+    );
+}
+
+#[test]
+fn systemd_integration_stands_alone() {
+    check_invariant(
+        "dcmrecv-systemd",
+        &["dicom-*", "dcmrecv-*", "tokio", "hyper*"],
+        "the notify protocol and socket activation need none of our crates; the binary wires them",
+    );
+}
+
+#[test]
+fn the_receive_path_knows_nothing_about_metrics_or_systemd() {
+    for lib in ["dcmrecv-storage-scp", "dcmrecv-storage-policy"] {
+        check_invariant(
+            lib,
+            &[
+                "dcmrecv-metrics",
+                "dcmrecv-metrics-http",
+                "dcmrecv-systemd",
+                "prometheus-client",
+                "sd-notify",
+            ],
+            "the acceptor reports through traits it defines; the binary adapts them to metrics and systemd",
+        );
+    }
 }
