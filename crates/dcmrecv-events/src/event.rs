@@ -131,6 +131,9 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_790_000_000_123);
         let mut out = Vec::new();
         rfc3339(&t, &mut serde_json::Serializer::new(&mut out)).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "\"2026-09-21T14:13:20.123Z\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"2026-09-21T14:13:20.123Z\""
+        );
     }
 }

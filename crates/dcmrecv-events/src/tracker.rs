@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::event::{AssociationEnded, AssociationId, CompletionReason, InstanceStored, StudyComplete};
+use crate::event::{
+    AssociationEnded, AssociationId, CompletionReason, InstanceStored, StudyComplete,
+};
 
 /// The longest Study Instance UID tracked (a UI value is at most 64 characters, PS3.5 §6.2).
 pub const MAX_UID_LEN: usize = 64;
@@ -300,7 +302,11 @@ impl StudyTracker {
 
     /// Records the end of an association at `now`. Without an idle timeout, returns the
     /// studies it was the last open carrier of.
-    pub fn association_ended(&mut self, ended: &AssociationEnded, now: Instant) -> Vec<StudyComplete> {
+    pub fn association_ended(
+        &mut self,
+        ended: &AssociationEnded,
+        now: Instant,
+    ) -> Vec<StudyComplete> {
         let mut done = Vec::new();
         for study in self.open.values_mut() {
             study.live.remove(&ended.association);
@@ -313,7 +319,12 @@ impl StudyTracker {
                 .map(|(uid, _)| uid.clone())
                 .collect();
             for uid in sorted(finished) {
-                done.extend(self.complete(&uid, CompletionReason::AssociationsEnded, now, Some(ended.time)));
+                done.extend(self.complete(
+                    &uid,
+                    CompletionReason::AssociationsEnded,
+                    now,
+                    Some(ended.time),
+                ));
             }
         }
         done
@@ -439,7 +450,9 @@ mod tests {
     use std::time::{Duration, Instant, SystemTime};
 
     use super::{StudyTracker, TrackerOptions};
-    use crate::event::{AssociationEnded, AssociationId, CompletionReason, EndReason, InstanceStored};
+    use crate::event::{
+        AssociationEnded, AssociationId, CompletionReason, EndReason, InstanceStored,
+    };
 
     fn stored(assoc: u64, study: &str, path: &str, at_secs: u64) -> InstanceStored {
         InstanceStored {
@@ -491,19 +504,32 @@ mod tests {
         t.instance_stored(&stored(1, "B", "o/B1", 0), t0);
         t.instance_stored(&stored(2, "C", "o/C1", 0), t0);
         let first = t.association_ended(&ended(1), secs(t0, 1));
-        let names: Vec<_> = first.iter().map(|s| s.study_instance_uid.as_str()).collect();
+        let names: Vec<_> = first
+            .iter()
+            .map(|s| s.study_instance_uid.as_str())
+            .collect();
         assert_eq!(names, ["B"], "A is still carried by association 2");
         let second = t.association_ended(&ended(2), secs(t0, 2));
-        let names: Vec<_> = second.iter().map(|s| s.study_instance_uid.as_str()).collect();
+        let names: Vec<_> = second
+            .iter()
+            .map(|s| s.study_instance_uid.as_str())
+            .collect();
         assert_eq!(names, ["A", "C"]);
         let a = &second[0];
         assert_eq!((a.objects, a.associations, a.revision), (2, 2, 1));
         assert_eq!(a.paths, ["o/A1", "o/A2"]);
         assert_eq!(a.directory.as_deref(), Some("o"));
         assert_eq!(a.reason, CompletionReason::AssociationsEnded);
-        assert_eq!(a.calling_ae, "SCU2", "placeholders come from the last object's association");
+        assert_eq!(
+            a.calling_ae, "SCU2",
+            "placeholders come from the last object's association"
+        );
         assert_eq!(t.open_studies(), 0);
-        assert_eq!(t.poll(secs(t0, 1000)).len(), 0, "no timeout, nothing falls due");
+        assert_eq!(
+            t.poll(secs(t0, 1000)).len(),
+            0,
+            "no timeout, nothing falls due"
+        );
     }
 
     #[test]
@@ -513,7 +539,10 @@ mod tests {
         let t0 = Instant::now();
         t.instance_stored(&stored(1, "A", "o/A1", 0), t0);
         t.instance_stored(&stored(1, "A", "o/A2", 5), secs(t0, 5));
-        assert!(t.association_ended(&ended(1), secs(t0, 6)).is_empty(), "ends do not count with -tos");
+        assert!(
+            t.association_ended(&ended(1), secs(t0, 6)).is_empty(),
+            "ends do not count with -tos"
+        );
         assert_eq!(t.next_deadline(), Some(secs(t0, 15)));
         assert!(t.poll(secs(t0, 14)).is_empty());
         let done = t.poll(secs(t0, 15));
@@ -546,7 +575,9 @@ mod tests {
 
     #[test]
     fn paths_are_bounded_per_study_and_in_total_but_counts_are_exact() {
-        let options = TrackerOptions::new().max_paths_per_study(2).path_bytes_budget(10);
+        let options = TrackerOptions::new()
+            .max_paths_per_study(2)
+            .path_bytes_budget(10);
         let mut t = StudyTracker::new(options);
         let t0 = Instant::now();
         for i in 0..4 {
@@ -555,8 +586,22 @@ mod tests {
         t.instance_stored(&stored(1, "B", "o/B0", 0), t0); // 8 + 4 > 10: not listed
         assert_eq!(t.stats().path_bytes, 8);
         let done = t.association_ended(&ended(1), t0);
-        assert_eq!((done[0].objects, done[0].paths.len(), done[0].paths_truncated), (4, 2, true));
-        assert_eq!((done[1].objects, done[1].paths.len(), done[1].paths_truncated), (1, 0, true));
+        assert_eq!(
+            (
+                done[0].objects,
+                done[0].paths.len(),
+                done[0].paths_truncated
+            ),
+            (4, 2, true)
+        );
+        assert_eq!(
+            (
+                done[1].objects,
+                done[1].paths.len(),
+                done[1].paths_truncated
+            ),
+            (1, 0, true)
+        );
         assert_eq!(t.stats().path_bytes, 0, "completion gives the budget back");
     }
 
@@ -585,8 +630,14 @@ mod tests {
         t.instance_stored(&stored(2, "A", "o/A", 0), t0);
         t.instance_stored(&stored(2, "B", "o/B", 0), t0);
         let done = t.association_ended(&ended(2), t0);
-        assert_eq!((done[0].study_instance_uid.as_str(), done[0].revision), ("A", 1));
-        assert_eq!((done[1].study_instance_uid.as_str(), done[1].revision), ("B", 2));
+        assert_eq!(
+            (done[0].study_instance_uid.as_str(), done[0].revision),
+            ("A", 1)
+        );
+        assert_eq!(
+            (done[1].study_instance_uid.as_str(), done[1].revision),
+            ("B", 2)
+        );
     }
 
     #[test]

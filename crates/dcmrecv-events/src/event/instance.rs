@@ -76,7 +76,9 @@ pub struct InstanceStored {
 impl InstanceStored {
     /// The last component of [`path`](Self::path) (storescp's `#f`).
     pub fn file_name(&self) -> &str {
-        self.path.rsplit_once('/').map_or(&self.path, |(_, name)| name)
+        self.path
+            .rsplit_once('/')
+            .map_or(&self.path, |(_, name)| name)
     }
 
     /// Everything before the last `/` of [`path`](Self::path): the directory holding the file

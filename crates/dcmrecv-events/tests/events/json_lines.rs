@@ -142,7 +142,10 @@ fn a_file_is_appended_to_and_every_line_is_flushed_at_once() {
 #[test]
 fn an_unopenable_file_is_a_clear_error() {
     let err = JsonLinesWriter::open("/nonexistent-dir/events.jsonl").unwrap_err();
-    assert_eq!(err.to_string(), "cannot open events file /nonexistent-dir/events.jsonl");
+    assert_eq!(
+        err.to_string(),
+        "cannot open events file /nonexistent-dir/events.jsonl"
+    );
 }
 
 /// Fails the first `failures` writes, then works.
@@ -177,8 +180,15 @@ fn write_errors_are_counted_and_never_panic() {
     let stats = writer.stats();
     assert_eq!((stats.written, stats.write_errors), (3, 3));
     let text = String::from_utf8(writer.into_inner().out).unwrap();
-    assert_eq!(text.lines().count(), 3, "later events are whole lines: {text}");
-    assert!(text.lines().all(|l| l.starts_with("{\"event\":") && l.ends_with('}')));
+    assert_eq!(
+        text.lines().count(),
+        3,
+        "later events are whole lines: {text}"
+    );
+    assert!(
+        text.lines()
+            .all(|l| l.starts_with("{\"event\":") && l.ends_with('}'))
+    );
 }
 
 #[test]

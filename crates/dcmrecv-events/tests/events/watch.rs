@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use dcmrecv_events::{
-    AssociationEnded, AssociationId, CompletionReason, EndReason, Event, EventSink,
-    InstanceStored, StudyComplete, StudyWatch, TrackerOptions, from_fn,
+    AssociationEnded, AssociationId, CompletionReason, EndReason, Event, EventSink, InstanceStored,
+    StudyComplete, StudyWatch, TrackerOptions, from_fn,
 };
 
 fn stored(assoc: u64, study: &str, n: u32) -> Event {
@@ -88,7 +88,14 @@ fn the_timer_completes_idle_studies_and_late_objects_open_a_revision() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     let mut summary: Vec<_> = got
         .iter()
-        .map(|s| (s.study_instance_uid.clone(), s.revision, s.objects, s.reason))
+        .map(|s| {
+            (
+                s.study_instance_uid.clone(),
+                s.revision,
+                s.objects,
+                s.reason,
+            )
+        })
         .collect();
     summary.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
@@ -102,7 +109,10 @@ fn the_timer_completes_idle_studies_and_late_objects_open_a_revision() {
     watch.event(&stored(3, "A", 9));
     let got = wait_for(&done, 4, Duration::from_secs(5));
     assert_eq!(got.len(), 4);
-    assert_eq!((got[3].study_instance_uid.as_str(), got[3].revision), ("A", 2));
+    assert_eq!(
+        (got[3].study_instance_uid.as_str(), got[3].revision),
+        ("A", 2)
+    );
     assert_eq!(got[3].paths, ["out/A/CT.9"]);
     watch.shutdown();
     assert_eq!(done.lock().unwrap().len(), 4, "nothing open at shutdown");
@@ -116,18 +126,32 @@ fn without_timeout_the_last_association_end_completes_and_shutdown_flushes() {
     watch.event(&stored(2, "A", 2));
     watch.event(&stored(2, "B", 1));
     watch.event(&ended(1));
-    assert!(done.lock().unwrap().is_empty(), "association 2 still carries A");
+    assert!(
+        done.lock().unwrap().is_empty(),
+        "association 2 still carries A"
+    );
     watch.event(&stored(3, "D", 1));
     watch.event(&ended(2));
     let got = done.lock().unwrap().clone();
     let names: Vec<_> = got.iter().map(|s| s.study_instance_uid.as_str()).collect();
-    assert_eq!(names, ["A", "B"], "emitted on the ending association's thread, at once");
+    assert_eq!(
+        names,
+        ["A", "B"],
+        "emitted on the ending association's thread, at once"
+    );
     assert_eq!(got[0].associations, 2);
     watch.shutdown();
     let got = done.lock().unwrap().clone();
     assert_eq!(got.len(), 3);
-    assert_eq!((got[2].study_instance_uid.as_str(), got[2].reason), ("D", CompletionReason::Shutdown));
+    assert_eq!(
+        (got[2].study_instance_uid.as_str(), got[2].reason),
+        ("D", CompletionReason::Shutdown)
+    );
     watch.event(&stored(4, "E", 1));
     watch.shutdown();
-    assert_eq!(done.lock().unwrap().len(), 3, "events after shutdown are ignored");
+    assert_eq!(
+        done.lock().unwrap().len(),
+        3,
+        "events after shutdown are ignored"
+    );
 }
