@@ -150,7 +150,14 @@ fn scp_knows_nothing_about_file_layout() {
 fn events_know_nothing_about_dicom_the_network_or_our_other_crates() {
     check_invariant(
         "dcmrecv-events",
-        &["dicom-*", "dcmrecv-*", "socket2", "tokio", "rustls", "dns-lookup"],
+        &[
+            "dicom-*",
+            "dcmrecv-*",
+            "socket2",
+            "tokio",
+            "rustls",
+            "dns-lookup",
+        ],
         "the event model is plain data that any receiver can produce",
     );
 }
@@ -159,7 +166,14 @@ fn events_know_nothing_about_dicom_the_network_or_our_other_crates() {
 fn hooks_know_only_the_event_model() {
     let bad: Vec<String> = forbidden_deps(
         &manifest("dcmrecv-hooks"),
-        &["dicom-*", "dcmrecv-*", "socket2", "tokio", "rustls", "dns-lookup"],
+        &[
+            "dicom-*",
+            "dcmrecv-*",
+            "socket2",
+            "tokio",
+            "rustls",
+            "dns-lookup",
+        ],
     )
     .into_iter()
     .filter(|dep| dep != "dcmrecv-events")
