@@ -139,14 +139,19 @@
 
 mod access;
 mod association;
+mod bounds;
 mod command;
 mod dump;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gate;
 mod negotiate;
 mod options;
+mod pending;
+mod reload;
 mod server;
 mod sink;
+mod slots;
 mod status;
 mod tls;
 mod wire;
@@ -154,9 +159,11 @@ mod wire;
 pub use access::{AcceptAny, AccessControl, AccessDenied, AccessRequest, AeTitleAllowList};
 pub use options::{
     AcceptorOptions, DEFAULT_ACSE_TIMEOUT, DEFAULT_IMPLEMENTATION_CLASS_UID,
-    DEFAULT_IMPLEMENTATION_VERSION_NAME, DEFAULT_MAX_ASSOCIATIONS, DEFAULT_MAX_PDU, Error,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME, DEFAULT_MAX_ASSOCIATIONS, DEFAULT_MAX_PDU,
+    DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_ADDRESS, DEFAULT_PENDING_TIMEOUT, Error,
     MAX_MAX_PDU, MIN_MAX_PDU, UidNames,
 };
+pub use reload::ReloadHandle;
 pub use server::{Acceptor, ShutdownHandle};
 pub use sink::{
     AcceptedPresentationContext, AssociationInfo, SinkFactory, StoreRequest, StoreSink,
