@@ -455,7 +455,11 @@ fn when_every_slot_is_taken_the_association_idle_longest_makes_way() {
                 "{late_answer:?}\n{}",
                 running.guard.stderr()
             );
-            assert!(first_end.starts_with(&A_ABORT), "{first_end:?}");
+            assert!(
+                first_end.starts_with(&A_ABORT),
+                "{first_end:?}\n{}",
+                running.guard.stderr()
+            );
             assert_eq!(second_echo, Some(Some(0x0000)));
             assert_eq!(late_echo, Some(0x0000));
             assert!(
@@ -543,11 +547,33 @@ fn largest_request_of_one_character_sub_items(calling: &str) -> Vec<u8> {
     associate_rq(calling, &pcs, &extra)
 }
 
-/// Sends `request` on a new connection; the client, and whether it was sent completely.
-fn send_request(port: u16, request: &[u8]) -> (Client, bool) {
-    let mut client = Client::local(port);
+/// Connects to 127.0.0.1:`port` within 1 s (the real dcmrecv accepts one connection at a
+/// time; once its listen backlog is full, connects hang) and sends `request` within 2 s (a
+/// connection the backlog dropped takes nothing); the client, and whether all was sent.
+fn send_request(port: u16, request: &[u8]) -> Option<(Client, bool)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("write timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    let mut client = Client::from_stream(Box::new(stream));
     let sent = client.try_send(request);
-    (client, sent)
+    Some((client, sent))
+}
+
+/// Sends `request` on `n` new connections; the clients that connected, and the answer of each
+/// (see [`answers`]; `None` for those that could not connect), waiting at most `budget`.
+fn flood(port: u16, request: &[u8], n: usize, budget: Duration) -> (Vec<Client>, Vec<Option<u8>>) {
+    let mut clients: Vec<Client> = (0..n)
+        .filter_map(|_| send_request(port, request).map(|(c, _)| c))
+        .collect();
+    let mut got = answers(&mut clients, budget);
+    got.resize(n, None);
+    (clients, got)
 }
 
 /// The type of each client's first answer (2 A-ASSOCIATE-AC, 3 A-ASSOCIATE-RJ, 7 A-ABORT; `None`:
@@ -585,24 +611,20 @@ fn association_requests_of_one_character_sub_items_do_not_turn_into_gigabytes() 
         let before = running.guard.peak_rss();
         // 64 requests of 4 MiB each: refused at once, as DCMTK refuses any over 1 MiB.
         let huge = four_mib_of_one_character_sub_items("HUGE");
-        let mut refused: Vec<Client> = (0..64)
-            .map(|_| send_request(running.port, &huge).0)
-            .collect();
-        let refused_answers = answers(&mut refused, Duration::from_secs(3));
+        let (refused, refused_answers) = flood(running.port, &huge, 64, Duration::from_secs(3));
         drop(refused);
         let after_huge = running.guard.peak_rss();
         // 64 of the largest requests we accept, all held open at once.
         let largest = largest_request_of_one_character_sub_items("LARGEST");
-        let mut held: Vec<Client> = (0..64)
-            .map(|_| send_request(running.port, &largest).0)
-            .collect();
-        let held_answers = answers(&mut held, Duration::from_secs(if ours { 20 } else { 3 }));
+        let budget = Duration::from_secs(if ours { 20 } else { 3 });
+        let (mut held, held_answers) = flood(running.port, &largest, 64, budget);
         let accepted = held_answers.iter().filter(|a| **a == Some(0x02)).count();
         let peak = running.guard.peak_rss();
         let echoes = if ours {
+            let echo = p_data(&[pdv(PC_ECHO, COMMAND_LAST, &c_echo_rq(9))]);
             held.iter_mut()
-                .map(|c| c.echo(PC_ECHO, 9))
-                .filter(|s| *s == Some(0x0000))
+                .map(|c| c.try_send(&echo) && c.read_status() == Some(0x0000))
+                .filter(|ok| *ok)
                 .count()
         } else {
             0
@@ -629,7 +651,7 @@ fn association_requests_of_one_character_sub_items_do_not_turn_into_gigabytes() 
                 "{refused_answers:?}"
             );
             assert_eq!(accepted, 64, "{held_answers:?}\n{}", running.guard.stderr());
-            assert_eq!(echoes, 64);
+            assert_eq!(echoes, 64, "{}", running.guard.stderr());
             assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", mb(peak));
         } else {
             // Refused ("A-ASSOCIATE PDU too large", then the connection is reset). Of the 64
@@ -770,7 +792,8 @@ fn association_requests_beyond_the_bounds_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let running = start(&receiver, &["-ta", "2"], &dir.path().join("out"));
         for (name, request, expect) in &cases {
-            let (mut client, sent) = send_request(running.port, request);
+            let (mut client, sent) =
+                send_request(running.port, request).expect("connect to the receiver");
             client
                 .stream
                 .tcp()
@@ -1076,7 +1099,7 @@ fn sighup_reloads_the_profile_and_the_allow_lists_for_new_associations() {
             assert_eq!(before.0, Ok((true, false)));
             assert_eq!(
                 before.1,
-                Err("A-ASSOCIATE-RJ ServiceUser(CallingAeTitleNotRecognized)".to_string())
+                Err("A-ASSOCIATE-RJ ServiceUser(CallingAETitleNotRecognized)".to_string())
             );
             assert!(reloaded, "{}", running.guard.stderr());
             let (alpha, beta) =
@@ -1093,10 +1116,10 @@ fn sighup_reloads_the_profile_and_the_allow_lists_for_new_associations() {
     }
 }
 
-/// Starts `receiver` with only `arg` (and `-od od`), without the default profile of the other
-/// scenarios.
+/// Starts `receiver` with `-v` and `arg` (and `-od od`), without the default profile of the
+/// other scenarios.
 fn start_without_default_profile(receiver: &Receiver, arg: &str, od: &Path) -> Running {
     receiver
-        .start(&[arg], od)
+        .start(&["-v", arg], od)
         .unwrap_or_else(|e| panic!("{}: {e}", receiver.name))
 }

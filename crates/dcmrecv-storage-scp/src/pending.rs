@@ -168,24 +168,33 @@ impl Pool {
         self.entries.len()
     }
 
-    /// Takes in a connection just accepted, making room for it first.
-    fn add(&mut self, registry: &Registry, mut stream: MioStream, peer: SocketAddr) {
+    /// Takes in a connection just accepted, making room for it first, and reads what it has
+    /// sent already. Requests that complete meanwhile (its own, or those of connections about
+    /// to be closed to make room) are pushed to `ready`.
+    fn add(
+        &mut self,
+        registry: &Registry,
+        mut stream: MioStream,
+        peer: SocketAddr,
+        ready: &mut Vec<Ready>,
+    ) {
         let ip = peer.ip();
-        if self.per_address.get(&ip).copied().unwrap_or(0) >= self.limits.per_address {
+        while self.per_address.get(&ip).copied().unwrap_or(0) >= self.limits.per_address {
             let oldest = self
                 .entries
                 .iter()
                 .find(|(_, e)| e.peer.ip() == ip)
                 .map(|(t, _)| *t);
-            if let Some(token) = oldest {
-                self.evict(registry, token, Eviction::PerAddress);
-            }
+            let Some(token) = oldest else {
+                break;
+            };
+            self.make_room(registry, token, Eviction::PerAddress, ready);
         }
         while self.entries.len() >= self.limits.max {
             let Some(token) = self.entries.keys().next().copied() else {
                 break;
             };
-            self.evict(registry, token, Eviction::Full);
+            self.make_room(registry, token, Eviction::Full, ready);
         }
         let token = self.next_token;
         self.next_token += 1;
@@ -230,6 +239,24 @@ impl Pool {
         );
         *self.per_address.entry(ip).or_insert(0) += 1;
         self.next_deadline = Some(self.next_deadline.map_or(deadline, |d| d.min(deadline)));
+        // Peers send their request right after connecting: it is often here already.
+        ready.extend(self.on_event(registry, token));
+    }
+
+    /// Frees the place of connection `token`: first reads what it has sent (its request may
+    /// be complete, only not read yet: a burst of connections is accepted before their bytes
+    /// are read); if it is still pending, closes it.
+    fn make_room(
+        &mut self,
+        registry: &Registry,
+        token: usize,
+        why: Eviction,
+        ready: &mut Vec<Ready>,
+    ) {
+        ready.extend(self.on_event(registry, token));
+        if self.entries.contains_key(&token) {
+            self.evict(registry, token, why);
+        }
     }
 
     /// Removes a connection from the pool (closing its socket unless the caller keeps it).
@@ -624,17 +651,25 @@ pub(crate) fn run(
             }
         }
         if accept {
-            retry_accept = accept_all(listener, pool, poll.registry());
+            let mut ready = Vec::new();
+            retry_accept = accept_all(listener, pool, poll.registry(), &mut ready);
+            ready.into_iter().for_each(&mut admit);
         }
         pool.expire(poll.registry(), Instant::now());
     }
 }
 
-/// Accepts every connection waiting in the backlog; when `accept` fails, when to try again.
-fn accept_all(listener: &TcpListener, pool: &mut Pool, registry: &Registry) -> Option<Instant> {
+/// Accepts every connection waiting in the backlog, pushing the requests that are complete
+/// already to `ready`; when `accept` fails, when to try again.
+fn accept_all(
+    listener: &TcpListener,
+    pool: &mut Pool,
+    registry: &Registry,
+    ready: &mut Vec<Ready>,
+) -> Option<Instant> {
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => pool.add(registry, stream, peer),
+            Ok((stream, peer)) => pool.add(registry, stream, peer, ready),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {

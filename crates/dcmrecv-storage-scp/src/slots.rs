@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub(crate) struct Activity {
     epoch: Instant,
-    /// Milliseconds since `epoch`, plus one, at which the association started waiting for its
+    /// Microseconds since `epoch`, plus one, at which the association started waiting for its
     /// peer; 0 while it is busy (or has not waited yet).
     waiting_since: AtomicU64,
     /// Set when the association was chosen to make way for a new one.
@@ -38,9 +38,9 @@ impl Activity {
 
     /// The association waits for its peer since `since`.
     pub(crate) fn waiting(&self, since: Instant) {
-        let ms = u64::try_from(since.saturating_duration_since(self.epoch).as_millis())
+        let us = u64::try_from(since.saturating_duration_since(self.epoch).as_micros())
             .unwrap_or(u64::MAX - 1);
-        self.waiting_since.store(ms + 1, Ordering::Relaxed);
+        self.waiting_since.store(us + 1, Ordering::Relaxed);
     }
 
     /// The association is busy: what it waited for has arrived.
@@ -53,7 +53,7 @@ impl Activity {
         match self.waiting_since.load(Ordering::Relaxed) {
             0 => None,
             since => {
-                let since = self.epoch + Duration::from_millis(since - 1);
+                let since = self.epoch + Duration::from_micros(since - 1);
                 Some(now.saturating_duration_since(since))
             }
         }
@@ -129,14 +129,15 @@ impl Slots {
         }
     }
 
-    /// The association that has been waiting for its peer longest, if longer than `threshold`.
+    /// The association that has been waiting for its peer longest, if longer than `threshold`
+    /// (of two idle as long, the older).
     pub(crate) fn idle_longest(&self, now: Instant, threshold: Duration) -> Option<u64> {
         self.connections
             .iter()
             .filter(|(_, slot)| slot.kind == Kind::Active)
             .filter_map(|(id, slot)| Some((*id, slot.activity.idle_for(now)?)))
             .filter(|(_, idle)| *idle > threshold)
-            .max_by_key(|(_, idle)| *idle)
+            .max_by_key(|(id, idle)| (*idle, std::cmp::Reverse(*id)))
             .map(|(id, _)| id)
     }
 
