@@ -661,7 +661,7 @@ fn association_requests_of_one_character_sub_items_do_not_turn_into_gigabytes() 
                 refused_answers.iter().all(Option::is_none),
                 "{refused_answers:?}"
             );
-            assert!(accepted >= 1 && accepted < 64, "{held_answers:?}");
+            assert!((1..64).contains(&accepted), "{held_answers:?}");
         }
     }
 }

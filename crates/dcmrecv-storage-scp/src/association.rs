@@ -138,6 +138,8 @@ fn serve_connection<S: Transport>(
     drop(request);
     match outcome {
         Ok(established) => {
+            // The peer's turn starts with our A-ASSOCIATE-AC, not when this thread reads.
+            conn.activity.waiting(established.started);
             let reader = PduReader::new(options.max_pdu, options.tcp_quickack)
                 .with_activity(Arc::clone(&conn.activity));
             serve(conn, reader, established, ctx);
@@ -286,6 +288,9 @@ fn establish<S: Transport>(
         );
         return Err(Refused::Abort);
     }
+    // Taken before the A-ASSOCIATE-AC leaves, so that an association established after this one
+    // (its peer may be this peer, reacting to the AC) never counts as waiting for longer.
+    let started = Instant::now();
     if let Err(e) = wire::send(&mut conn.stream, &bytes) {
         warn!("cannot send the A-ASSOCIATE-AC: {e}");
         return Err(Refused::Gone);
@@ -320,7 +325,7 @@ fn establish<S: Transport>(
     Ok(Established {
         info: Arc::new(info),
         max_send_pdv,
-        started: Instant::now(),
+        started,
     })
 }
 

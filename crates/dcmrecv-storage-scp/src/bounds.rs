@@ -142,7 +142,7 @@ mod tests {
         let ts = vec!["1"; 50];
         let pcs: Vec<Vec<u8>> = (0..128).map(|i| pc(1 + 2 * i as u8, &ts)).collect();
         let mut all = pcs;
-        all.push(item(0x50, &vec![0x60, 0, 0, 1, b'x'].repeat(512)));
+        all.push(item(0x50, &[0x60, 0, 0, 1, b'x'].repeat(512)));
         assert_eq!(check(&body(&all)), Ok(()));
         // Anything it cannot walk is the parser's to report.
         assert_eq!(check(&[1, 2, 3]), Ok(()));
@@ -165,7 +165,7 @@ mod tests {
             check(&body(&[pc(5, &[&long])])),
             Err(Exceeded::UidTooLong { id: 5, length: 65 })
         );
-        let users = item(0x50, &vec![0x60, 0, 0, 0].repeat(300));
+        let users = item(0x50, &[0x60, 0, 0, 0].repeat(300));
         assert_eq!(
             check(&body(&[users.clone(), users])),
             Err(Exceeded::TooManyUserInformationSubItems)

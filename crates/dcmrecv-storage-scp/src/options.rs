@@ -333,8 +333,9 @@ impl AcceptorOptions {
     /// The configuration decides everything TLS: our certificate and key, the protocol versions
     /// and cipher suites, and whether and how client certificates are verified (e.g.
     /// [`rustls::server::WebPkiClientVerifier`] for DCMTK's default `--require-peer-cert`).
-    /// Each connection's handshake runs on the association's own thread and must complete
-    /// within the [ACSE timeout](Self::acse_timeout); a failed handshake (a plain-TCP client, a
+    /// Each connection's handshake runs in the pending pool, on non-blocking sockets, and must
+    /// complete within the [pending timeout](Self::pending_timeout) (or the ACSE timeout, if
+    /// shorter); a failed handshake (a plain-TCP client, a
     /// missing or untrusted client certificate, no common cipher suite) is logged as
     /// `Could not receive association request: TLS error: <reason> (...)` and ends only that
     /// connection. What was negotiated, with the client certificate's subject, reaches access

@@ -256,6 +256,7 @@ fn admit(shared: &Arc<Shared>, ctx: &Arc<Context>, ready: Ready) -> Option<JoinH
         } else if let Some(victim) = slots.idle_longest(Instant::now(), options.acse_timeout) {
             debug!(
                 victim,
+                idle = ?slots.idle_times(Instant::now()),
                 "every association slot is taken: the association idle longest makes way"
             );
             slots.evict(victim);

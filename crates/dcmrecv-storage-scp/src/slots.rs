@@ -36,11 +36,15 @@ impl Activity {
         }
     }
 
-    /// The association waits for its peer since `since`.
+    /// The association waits for its peer since `since`, unless it was waiting already (then
+    /// the earlier instant stays: the association was established, or its last PDU answered,
+    /// before its thread got round to reading again).
     pub(crate) fn waiting(&self, since: Instant) {
         let us = u64::try_from(since.saturating_duration_since(self.epoch).as_micros())
             .unwrap_or(u64::MAX - 1);
-        self.waiting_since.store(us + 1, Ordering::Relaxed);
+        let _ =
+            self.waiting_since
+                .compare_exchange(0, us + 1, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// The association is busy: what it waited for has arrived.
@@ -141,6 +145,17 @@ impl Slots {
             .map(|(id, _)| id)
     }
 
+    /// How long each association has been idle (for the debug log).
+    pub(crate) fn idle_times(&self, now: Instant) -> Vec<(u64, Option<Duration>)> {
+        let mut times: Vec<_> = self
+            .connections
+            .iter()
+            .map(|(id, slot)| (*id, slot.activity.idle_for(now)))
+            .collect();
+        times.sort_unstable();
+        times
+    }
+
     /// Aborts association `id` to free its slot: its thread sees the read side of its socket
     /// shut down and the eviction mark, sends A-ABORT and ends. The slot counts as free at
     /// once.
@@ -232,6 +247,8 @@ mod tests {
         // Busy: never idle, whatever it waited for before.
         activities[2].waiting(epoch + Duration::from_secs(1));
         activities[2].working();
+        // Waiting already: the earlier instant counts.
+        activities[1].waiting(epoch + Duration::from_secs(95));
         assert_eq!(slots.idle_longest(now, Duration::from_secs(60)), None);
         assert_eq!(slots.idle_longest(now, Duration::from_secs(30)), Some(1));
         slots.evict(1);
