@@ -5,6 +5,7 @@ mod cli_logging;
 mod extensions;
 mod faults;
 mod fuzz;
+mod hardening_scp;
 mod hardening_storage;
 mod hooks;
 mod limits;

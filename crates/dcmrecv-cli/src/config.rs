@@ -120,6 +120,12 @@ pub struct Config {
     pub tls: TlsSettings,
     /// `--max-associations` (not in DCMTK; default 64).
     pub max_associations: usize,
+    /// `--max-pending` (not in DCMTK; default 512): connections held before their request.
+    pub max_pending: usize,
+    /// `--max-pending-per-ip` (not in DCMTK; default 32).
+    pub max_pending_per_address: usize,
+    /// `--pending-timeout` (not in DCMTK; default 10 s).
+    pub pending_timeout: Duration,
     /// `--allow-calling` (not in DCMTK): accepted calling AE titles; empty accepts any.
     pub allowed_calling: Vec<String>,
     /// `--allow-called` (not in DCMTK): accepted called AE titles; empty accepts any.
@@ -220,6 +226,18 @@ impl Config {
             Some(o) => usize::try_from(option_number(o, 1, Some(65535))?).unwrap_or(65535),
             None => 64,
         };
+        let max_pending = match args.last(Opt::MaxPending) {
+            Some(o) => usize::try_from(option_number(o, 1, Some(65535))?).unwrap_or(65535),
+            None => 512,
+        };
+        let max_pending_per_address = match args.last(Opt::MaxPendingPerAddress) {
+            Some(o) => usize::try_from(option_number(o, 1, Some(65535))?).unwrap_or(65535),
+            None => 32,
+        };
+        let pending_timeout = match args.last(Opt::PendingTimeout) {
+            Some(o) => Duration::from_secs(option_number(o, 1, None)?),
+            None => Duration::from_secs(10),
+        };
         let allowed_calling = ae_titles(args, Opt::AllowCalling)?;
         let allowed_called = ae_titles(args, Opt::AllowCalled)?;
         let shutdown_timeout = match args.last(Opt::ShutdownTimeout) {
@@ -254,6 +272,9 @@ impl Config {
             fsync,
             tls,
             max_associations,
+            max_pending,
+            max_pending_per_address,
+            pending_timeout,
             allowed_calling,
             allowed_called,
             shutdown_timeout,
@@ -538,8 +559,24 @@ mod tests {
             "ARCHIVE",
             "--shutdown-timeout",
             "0",
+            "--max-pending",
+            "100",
+            "--max-pending-per-ip",
+            "5",
+            "--pending-timeout",
+            "3",
             "104",
         ]);
+        assert_eq!(c.max_pending, 100);
+        assert_eq!(c.max_pending_per_address, 5);
+        assert_eq!(c.pending_timeout, Duration::from_secs(3));
+        let d = ok(&["104"]);
+        assert_eq!((d.max_pending, d.max_pending_per_address), (512, 32));
+        assert_eq!(d.pending_timeout, Duration::from_secs(10));
+        assert_eq!(
+            err(&["--pending-timeout", "0", "104"]),
+            "Invalid value for option --pending-timeout (underflow: 0)"
+        );
         assert_eq!(c.bind_address, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(c.max_associations, 8);
         assert_eq!(c.allowed_calling, ["MODALITY1", "CT"]);

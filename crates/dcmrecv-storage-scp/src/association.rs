@@ -4,30 +4,33 @@
 //! Everything here runs on the association's own thread and is generic over the byte stream
 //! ([`Transport`]), so that TLS can be added without touching it.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dicom_ul::pdu::{
-    AssociationAC, MAXIMUM_PDU_SIZE, Pdu, PresentationContextResult,
+    AssociationAC, AssociationRQ, MAXIMUM_PDU_SIZE, Pdu, PresentationContextResult,
     PresentationContextResultReason, RequestorRoles, UserVariableItem, read_pdu, write_pdu,
 };
-use tracing::{Level, Span, debug, debug_span, error, field, info, info_span, warn};
+use tracing::{Level, Span, debug, debug_span, error, info, warn};
 
 use crate::command::{self, Command, Response, field as command_field};
 use crate::dimse_dump;
 use crate::dump::{self, Kind, Ours, PeerItems};
+use crate::gate::Gate;
 use crate::negotiate::{self, Outcome, PcResult, clean_uid};
 use crate::options::AcceptorOptions;
+use crate::pending::{Accepted, Ready};
+use crate::reload::PolicyCell;
 use crate::sink::{
     AcceptedPresentationContext, AssociationInfo, SinkFactory, StoreRequest, StoreSink,
 };
+use crate::slots::Activity;
 use crate::status::StoreStatus;
-use crate::tls::{self, TlsInfo};
+use crate::tls::TlsInfo;
 use crate::wire::{
-    self, A_ABORT, A_RELEASE_RP, MAX_ASSOCIATE_RQ_LENGTH, PduReader, ReadDeadline, ReadError,
-    Transport, pdu_type,
+    self, A_ABORT, A_RELEASE_RP, PduReader, ReadDeadline, ReadError, Transport, pdu_type,
 };
 
 /// The DICOM application context name (PS3.7 A.2.1).
@@ -47,158 +50,116 @@ pub(crate) struct Context {
     pub(crate) sinks: Arc<dyn SinkFactory>,
     /// Set when the shutdown deadline has passed: in-flight associations are aborted.
     pub(crate) aborting: Arc<AtomicBool>,
+    /// The profile and access control new associations are negotiated with.
+    pub(crate) policy: Arc<PolicyCell>,
+    /// Bounds how many requests are parsed and negotiated at once.
+    pub(crate) gate: Gate,
+    /// The origin of the association activity clocks.
+    pub(crate) epoch: Instant,
 }
 
-/// A freshly accepted connection.
+/// A connection whose A-ASSOCIATE-RQ has arrived.
 pub(crate) struct Connection<S> {
     pub(crate) stream: S,
     pub(crate) id: u64,
     pub(crate) peer: SocketAddr,
     pub(crate) local: Option<SocketAddr>,
-    /// The association limit was reached when this connection was accepted: read its request
-    /// and reject it.
+    /// The association limit was reached when this request arrived: reject it.
     pub(crate) over_limit: bool,
     /// What the TLS handshake negotiated (`None` on plain TCP).
     pub(crate) tls: Option<TlsInfo>,
+    /// How long this association has been waiting for its peer, for the acceptor.
+    pub(crate) activity: Arc<Activity>,
 }
 
-/// Serves one accepted TCP connection to the end: with TLS configured, the handshake first
-/// (bounded by the ACSE timeout; a failure ends only this connection).
-pub(crate) fn run(conn: Connection<TcpStream>, ctx: &Context) {
-    let span = info_span!(
-        "association",
-        peer = %conn.peer,
-        calling = field::Empty,
-        called = field::Empty
-    );
-    let _entered = span.enter();
-    let options = &ctx.options;
-    wire::configure_socket(&conn.stream, WRITE_TIMEOUT, options.tcp_quickack);
-    let Some(config) = &options.tls else {
-        return serve_connection(conn, ctx, &span);
-    };
-    let Connection {
+/// Serves one connection whose request has arrived (and whose TLS handshake, if any, is done)
+/// to the end.
+pub(crate) fn run(ready: Ready, id: u64, over_limit: bool, activity: Arc<Activity>, ctx: &Context) {
+    let Ready {
         stream,
-        id,
         peer,
         local,
-        over_limit,
-        ..
-    } = conn;
-    match tls::accept(stream, Arc::clone(config), options.acse_timeout) {
-        Ok(stream) => {
-            let info = tls::info(&stream.conn);
-            tls::log_details(&info);
+        request,
+        tls,
+        span,
+    } = ready;
+    let _entered = span.enter();
+    wire::configure_socket(stream.socket(), WRITE_TIMEOUT, ctx.options.tcp_quickack);
+    match stream {
+        Accepted::Plain(stream) => {
             let conn = Connection {
                 stream,
                 id,
                 peer,
                 local,
                 over_limit,
-                tls: Some(info),
+                tls,
+                activity,
             };
-            serve_connection(conn, ctx, &span);
+            serve_connection(conn, request, ctx, &span);
         }
-        // At the shutdown deadline the socket was shut down under the handshake.
-        Err(e) if ctx.aborting.load(Ordering::SeqCst) => {
-            debug!("TLS handshake with {peer} ended by the shutdown: {e}");
+        Accepted::Tls(stream) => {
+            let conn = Connection {
+                stream: *stream,
+                id,
+                peer,
+                local,
+                over_limit,
+                tls,
+                activity,
+            };
+            serve_connection(conn, request, ctx, &span);
         }
-        Err(e) => tls::log_failure(peer, &e),
     }
 }
 
-/// Serves an association on an established transport.
-fn serve_connection<S: Transport>(mut conn: Connection<S>, ctx: &Context, span: &Span) {
-    let options = &ctx.options;
-    let mut reader = PduReader::new(options.max_pdu, options.tcp_quickack);
-
-    let Some(rq) = receive_request(&mut conn, &mut reader, ctx) else {
-        return;
-    };
-    let Some(established) = establish(&mut conn, &rq, ctx, span) else {
-        close_after(&mut conn.stream, options.acse_timeout);
-        return;
-    };
-    serve(conn, reader, established, ctx);
-}
-
-/// Reads the A-ASSOCIATE-RQ within the ACSE timeout; `None` when the connection is finished.
-fn receive_request<S: Transport>(
-    conn: &mut Connection<S>,
-    reader: &mut PduReader,
+/// Negotiates the request and serves the association on an established transport.
+fn serve_connection<S: Transport>(
+    mut conn: Connection<S>,
+    request: Vec<u8>,
     ctx: &Context,
-) -> Option<dicom_ul::pdu::AssociationRQ> {
-    let deadline = ReadDeadline::At(Instant::now() + ctx.options.acse_timeout);
-    let header = match reader.read_header(&mut conn.stream, deadline) {
-        Ok(header) => header,
-        Err(ReadError::Closed) => {
-            debug!("connection closed before an association request arrived");
-            return None;
-        }
-        Err(ReadError::TimedOut) => {
-            error!("Could not receive association request: DUL network read timeout");
-            conn.stream.close();
-            return None;
-        }
-        Err(ReadError::Io { source }) => {
-            error!("Could not receive association request: {source}");
-            return None;
-        }
-    };
-    match header.pdu_type {
-        pdu_type::ASSOCIATE_RQ => {}
-        pdu_type::ASSOCIATE_AC..=pdu_type::ABORT => {
-            warn!(
-                pdu_type = header.pdu_type,
-                "expected an A-ASSOCIATE-RQ, received another PDU type: aborting"
-            );
-            abort(conn, ctx);
-            return None;
-        }
-        other => {
-            // DCMTK's `%2x`: hexadecimal, padded to two columns with a space.
-            error!("Could not receive association request: Unrecognized PDU type: {other:2x}");
-            conn.stream.close();
-            return None;
-        }
-    }
-    if header.length > MAX_ASSOCIATE_RQ_LENGTH {
-        error!(
-            "Could not receive association request: A-ASSOCIATE-RQ of {} bytes is longer than {MAX_ASSOCIATE_RQ_LENGTH}",
-            header.length
-        );
-        abort(conn, ctx);
-        return None;
-    }
-    // DCMTK accepts an A-ASSOCIATE-RQ longer than its maximum PDU, so we read it whatever our
-    // maximum. A longer one is collected as it arrives, so that the length a peer claims costs
-    // nothing until it sends the bytes.
-    let mut pdu = header.bytes().to_vec();
-    let body = if header.length > reader.capacity() {
-        reader.read_body_growing(&mut conn.stream, header.length, deadline)
+    span: &Span,
+) {
+    let options = &ctx.options;
+    // Before the gate: a slow name server holds only this thread.
+    let host = if options.host_lookup {
+        dns_lookup::lookup_addr(&conn.peer.ip()).unwrap_or_else(|_| conn.peer.ip().to_string())
     } else {
-        reader
-            .read_body(&mut conn.stream, header.length, deadline)
-            .map(<[u8]>::to_vec)
+        conn.peer.ip().to_string()
     };
-    match body {
-        Ok(body) => pdu.extend_from_slice(&body),
-        Err(ReadError::TimedOut) => {
-            error!("Could not receive association request: DUL network read timeout");
-            conn.stream.close();
-            return None;
+    let outcome = {
+        let _permit = ctx.gate.enter();
+        match parse_request(&request) {
+            // The parsed request and its bytes are dropped here, with the permit: an
+            // established association keeps only what it negotiated.
+            Some(rq) => establish(&mut conn, rq, &host, ctx, span),
+            None => Err(Refused::Abort),
         }
-        Err(e) => {
-            error!("Could not receive association request: {e}");
-            return None;
+    };
+    drop(request);
+    match outcome {
+        Ok(established) => {
+            // The peer's turn starts with our A-ASSOCIATE-AC, not when this thread reads.
+            conn.activity.waiting(established.started);
+            let reader = PduReader::new(options.max_pdu, options.tcp_quickack)
+                .with_activity(Arc::clone(&conn.activity));
+            serve(conn, reader, established, ctx);
         }
+        Err(Refused::Rejected) => close_after(&mut conn.stream, options.acse_timeout),
+        Err(Refused::Abort) => abort(&mut conn, ctx),
+        Err(Refused::Gone) => conn.stream.close(),
     }
-    // Non-strict: our maximum PDU does not apply to the request (see above).
-    match read_pdu(pdu.as_slice(), MAXIMUM_PDU_SIZE, false) {
+}
+
+/// Parses the A-ASSOCIATE-RQ the pending pool collected (within the bounds of `bounds.rs`);
+/// `None` (logged) when it is malformed.
+fn parse_request(pdu: &[u8]) -> Option<AssociationRQ> {
+    // Non-strict: our maximum PDU does not apply to the request (DCMTK accepts a request
+    // longer than its maximum PDU).
+    match read_pdu(pdu, MAXIMUM_PDU_SIZE, false) {
         Ok(Some(Pdu::AssociationRQ(rq))) => Some(rq),
         Ok(_) => {
             error!("Could not receive association request: incomplete A-ASSOCIATE-RQ");
-            abort(conn, ctx);
             None
         }
         Err(e) => {
@@ -206,10 +167,19 @@ fn receive_request<S: Transport>(
                 "Could not receive association request: {}",
                 snafu::Report::from_error(e)
             );
-            abort(conn, ctx);
             None
         }
     }
+}
+
+/// How a request ended without an association.
+enum Refused {
+    /// A-ASSOCIATE-RJ sent: wait for the peer to close.
+    Rejected,
+    /// Abort (A-ABORT, then wait for the peer to close).
+    Abort,
+    /// The connection is gone.
+    Gone,
 }
 
 /// The state of an established association.
@@ -220,28 +190,26 @@ struct Established {
     started: Instant,
 }
 
-/// Checks the request in DCMTK's order and answers it; `None` when it was rejected (the
-/// A-ASSOCIATE-RJ has been sent).
+/// Checks the request in DCMTK's order and answers it, negotiating with the current profile
+/// and access control. The request is consumed: nothing of it outlives the A-ASSOCIATE-AC but
+/// what [`AssociationInfo`] keeps.
 fn establish<S: Transport>(
     conn: &mut Connection<S>,
-    rq: &dicom_ul::pdu::AssociationRQ,
+    rq: AssociationRQ,
+    host: &str,
     ctx: &Context,
     span: &Span,
-) -> Option<Established> {
+) -> Result<Established, Refused> {
     let options = &ctx.options;
+    let policy = ctx.policy.current();
+    let rq = &rq;
     if rq.protocol_version & 1 == 0 {
         error!(
             "Could not receive association request: DUL Unsupported peer protocol {:04x}; expected 0001 in parseAssociate",
             rq.protocol_version
         );
-        reject(conn, 1, 2, 2);
-        return None;
+        return Err(reject(conn, 1, 2, 2));
     }
-    let host = if options.host_lookup {
-        dns_lookup::lookup_addr(&conn.peer.ip()).unwrap_or_else(|_| conn.peer.ip().to_string())
-    } else {
-        conn.peer.ip().to_string()
-    };
     span.record("calling", rq.calling_ae_title.as_str());
     span.record("called", rq.called_ae_title.as_str());
     info!(
@@ -270,16 +238,14 @@ fn establish<S: Transport>(
 
     if clean_uid(&rq.application_context_name) != APPLICATION_CONTEXT {
         info!("Refusing Association (bad application context)");
-        reject(conn, 2, 1, 2);
-        return None;
+        return Err(reject(conn, 2, 1, 2));
     }
     if conn.over_limit {
         warn!(
             "Refusing Association (too many concurrent associations, the limit is {})",
             options.max_associations
         );
-        reject(conn, 2, 3, 2);
-        return None;
+        return Err(reject(conn, 2, 3, 2));
     }
     let access = crate::access::AccessRequest::new(
         &rq.calling_ae_title,
@@ -288,32 +254,28 @@ fn establish<S: Transport>(
         conn.peer,
     )
     .with_tls(conn.tls.as_ref());
-    if let Err(denied) = options.access_control.check(&access) {
+    if let Err(denied) = policy.access_control.check(&access) {
         warn!("Refusing Association ({})", denied.text());
-        reject(conn, 1, 1, denied.reason());
-        return None;
+        return Err(reject(conn, 1, 1, denied.reason()));
     }
-    let outcome = negotiate::negotiate(rq, &options.profile);
+    let outcome = negotiate::negotiate(rq, &policy.profile);
     if !outcome.any_accepted() {
         info!("No Acceptable Presentation Contexts");
         emit_dump(options.verbose_pc, || {
             dump::render(Kind::Rj, rq, Some(&outcome), &ours)
         });
         info!("Refusing Association (no acceptable presentation contexts)");
-        reject(conn, 1, 1, 1);
-        return None;
+        return Err(reject(conn, 1, 1, 1));
     }
     // DCMTK cannot build an A-ASSOCIATE-AC for blank AE titles and never answers
     // (measured); we reject cleanly instead.
     if rq.called_ae_title.trim().is_empty() {
         error!("Illegal service parameter: Called AP Title");
-        reject(conn, 1, 1, 7);
-        return None;
+        return Err(reject(conn, 1, 1, 7));
     }
     if rq.calling_ae_title.trim().is_empty() {
         error!("Illegal service parameter: Calling AP Title");
-        reject(conn, 1, 1, 3);
-        return None;
+        return Err(reject(conn, 1, 1, 3));
     }
 
     let peer_max = peer.max_pdu.unwrap_or(0);
@@ -325,12 +287,14 @@ fn establish<S: Transport>(
             "cannot encode the A-ASSOCIATE-AC: {}",
             snafu::Report::from_error(e)
         );
-        abort(conn, ctx);
-        return None;
+        return Err(Refused::Abort);
     }
+    // Taken before the A-ASSOCIATE-AC leaves, so that an association established after this one
+    // (its peer may be this peer, reacting to the AC) never counts as waiting for longer.
+    let started = Instant::now();
     if let Err(e) = wire::send(&mut conn.stream, &bytes) {
         warn!("cannot send the A-ASSOCIATE-AC: {e}");
-        return None;
+        return Err(Refused::Gone);
     }
     info!("Association Acknowledged (Max Send PDV: {logged_pdv})");
     emit_dump(options.verbose_pc, || {
@@ -359,10 +323,10 @@ fn establish<S: Transport>(
             .collect(),
         tls: conn.tls.take(),
     };
-    Some(Established {
+    Ok(Established {
         info: Arc::new(info),
         max_send_pdv,
-        started: Instant::now(),
+        started,
     })
 }
 
@@ -462,13 +426,17 @@ fn emit_dump(verbose_pc: bool, render: impl FnOnce() -> String) {
 }
 
 /// Sends A-ASSOCIATE-RJ (PS3.8 9.3.4).
-fn reject<S: Transport>(conn: &mut Connection<S>, result: u8, source: u8, reason: u8) {
+fn reject<S: Transport>(conn: &mut Connection<S>, result: u8, source: u8, reason: u8) -> Refused {
     debug!(result, source, reason, "sending A-ASSOCIATE-RJ");
-    if let Err(e) = wire::send(
+    match wire::send(
         &mut conn.stream,
         &wire::associate_rj(result, source, reason),
     ) {
-        debug!("cannot send A-ASSOCIATE-RJ: {e}");
+        Ok(()) => Refused::Rejected,
+        Err(e) => {
+            debug!("cannot send A-ASSOCIATE-RJ: {e}");
+            Refused::Gone
+        }
     }
 }
 
@@ -516,6 +484,8 @@ enum End {
     Shutdown,
     /// Writing to the peer failed: the connection is gone.
     WriteFailed,
+    /// Aborted after idling with every slot taken, to admit a new association.
+    MadeWay,
 }
 
 impl End {
@@ -527,6 +497,7 @@ impl End {
             End::TimedOut => "timed out",
             End::Shutdown => "shut down",
             End::WriteFailed => "connection lost",
+            End::MadeWay => "aborted to admit another",
         }
     }
 }
@@ -602,6 +573,7 @@ impl Drop for Transfer {
 struct Dimse<'a> {
     ctx: &'a Context,
     assoc: &'a Established,
+    activity: &'a Activity,
     state: State,
     objects: u64,
     failed: u64,
@@ -615,17 +587,22 @@ fn serve<S: Transport>(
     ctx: &Context,
 ) {
     let options = &ctx.options;
-    if conn
-        .stream
-        .socket()
-        .set_read_timeout(options.dimse_timeout)
-        .is_err()
-    {
-        warn!("cannot set the DIMSE timeout on the socket");
-    }
+    // The DIMSE timeout is a deadline for each whole PDU, kept by the reader; without one,
+    // reads block until a PDU arrives or the acceptor shuts the socket down.
+    let within = match options.dimse_timeout {
+        Some(timeout) => ReadDeadline::PerPdu(timeout),
+        None => {
+            if conn.stream.socket().set_read_timeout(None).is_err() {
+                warn!("cannot clear the socket's read timeout");
+            }
+            ReadDeadline::SocketTimeout
+        }
+    };
+    let activity = Arc::clone(&conn.activity);
     let mut dimse = Dimse {
         ctx,
         assoc: &established,
+        activity: &activity,
         state: State::Idle,
         objects: 0,
         failed: 0,
@@ -635,7 +612,7 @@ fn serve<S: Transport>(
         if ctx.aborting.load(Ordering::SeqCst) {
             break End::Shutdown;
         }
-        let header = match reader.read_header(&mut conn.stream, ReadDeadline::SocketTimeout) {
+        let header = match reader.read_header(&mut conn.stream, within) {
             Ok(header) => header,
             Err(e) => break dimse.read_failed(e),
         };
@@ -648,11 +625,7 @@ fn serve<S: Transport>(
                     );
                     break End::Abort;
                 }
-                let body = match reader.read_body(
-                    &mut conn.stream,
-                    header.length,
-                    ReadDeadline::SocketTimeout,
-                ) {
+                let body = match reader.read_body(&mut conn.stream, header.length, within) {
                     Ok(body) => body,
                     Err(e) => break dimse.read_failed(e),
                 };
@@ -665,7 +638,7 @@ fn serve<S: Transport>(
             pdu_type::RELEASE_RQ => {
                 if header.length > options.max_pdu
                     || reader
-                        .skip_body(&mut conn.stream, header.length, ReadDeadline::SocketTimeout)
+                        .skip_body(&mut conn.stream, header.length, within)
                         .is_err()
                 {
                     break End::Abort;
@@ -707,6 +680,7 @@ fn serve<S: Transport>(
         End::TimedOut => "the DIMSE timeout expired",
         End::Shutdown => "the server is shutting down",
         End::WriteFailed => "the connection was lost",
+        End::MadeWay => "the association made way for a new one",
     });
     // The association is over once it ended on the wire; the tear-down wait below is not part
     // of it.
@@ -741,6 +715,12 @@ fn serve<S: Transport>(
             } else {
                 conn.stream.close();
             }
+        }
+        End::MadeWay => {
+            // Its slot is taken already: no wait for the peer to close.
+            let _ = wire::send(&mut conn.stream, &A_ABORT);
+            summary();
+            conn.stream.close();
         }
         End::Shutdown => {
             warn!("aborting the association: the server is shutting down");
@@ -781,13 +761,20 @@ impl Dimse<'_> {
         if self.ctx.aborting.load(Ordering::SeqCst) {
             return End::Shutdown;
         }
+        if self.activity.is_evicted() {
+            warn!(
+                "aborting the association: it was idle for longer than the ACSE timeout ({} s) with every association slot taken, to admit a new association",
+                self.ctx.options.acse_timeout.as_secs()
+            );
+            return End::MadeWay;
+        }
         match e {
             ReadError::TimedOut => {
                 debug!(
                     "DIMSE Error, detail (if available): 0006:0207 DIMSE No data available (timeout in non-blocking mode)"
                 );
                 warn!(
-                    "no data from the peer within the DIMSE timeout ({} s): aborting the association",
+                    "no PDU from the peer within the DIMSE timeout ({} s): aborting the association",
                     self.ctx.options.dimse_timeout.unwrap_or_default().as_secs()
                 );
                 End::TimedOut

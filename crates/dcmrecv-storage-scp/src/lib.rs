@@ -90,20 +90,39 @@
 //!   and handed to the sink; a data set is never assembled here, so memory per association is
 //!   about one maximum-size PDU plus a 64 KiB read-ahead, whatever the object size.
 //! - **Concurrency**: one thread per association up to
-//!   [`max_associations`](AcceptorOptions::max_associations) (default 64); beyond that,
-//!   A-ASSOCIATE-RJ (2, 3, 2: local limit exceeded). A slow or silent peer only affects its own
-//!   association. DCMTK serialises all associations.
+//!   [`max_associations`](AcceptorOptions::max_associations) (default 64), counted once the
+//!   A-ASSOCIATE-RQ has arrived. When every slot is taken, the association that has been
+//!   waiting for its peer longest, if longer than the ACSE timeout, is aborted to admit the new
+//!   one; otherwise A-ASSOCIATE-RJ (2, 3, 2: local limit exceeded). A slow or silent peer only
+//!   affects its own association. DCMTK serialises all associations.
+//! - **A pool for connections that have not sent their request yet**, watched by the thread
+//!   that runs [`Acceptor::serve`] with non-blocking sockets (mio): the TLS handshake and the
+//!   whole A-ASSOCIATE-RQ must arrive within the
+//!   [`pending_timeout`](AcceptorOptions::pending_timeout); at most
+//!   [`max_pending`](AcceptorOptions::max_pending) such connections (default 512), at most
+//!   [`max_pending_per_address`](AcceptorOptions::max_pending_per_address) (32) from one source
+//!   address; beyond, the oldest is closed. Hundreds of silent sockets or stalled TLS
+//!   handshakes hold no slot and no thread, and legitimate peers are served meanwhile.
+//! - **Bounded requests**: an A-ASSOCIATE-RQ of at most 1 MiB, 128 presentation contexts, 50
+//!   transfer syntaxes per context, 64-byte UIDs and 512 user information sub-items (DCMTK's
+//!   limits where it has one), checked before it is parsed; beyond, A-ASSOCIATE-RJ (1, 2, 1).
+//!   The parsed request is dropped once the association is negotiated, and only a few are
+//!   negotiated at once, so memory stays bounded however many requests arrive together.
 //! - **Graceful shutdown**: [`ShutdownHandle::shutdown`] stops accepting and drains in-flight
 //!   associations until a deadline, then aborts them (sinks aborted).
 //! - **Failures stay per object**: when [`SinkFactory::begin`] or [`StoreSink::write`] fails,
 //!   the rest of that data set is discarded, the C-STORE is answered with the sink's status and
 //!   an Error Comment, and the association continues.
-//! - **Timeouts**: ACSE (waiting for the request, and for the peer to close after our
-//!   RJ/RP/A-ABORT) and an optional DIMSE timeout. `TCP_NODELAY` on; `TCP_QUICKACK` re-armed
-//!   around reads on Linux so that Nagle-enabled senders (DCMTK by default) do not stall.
+//! - **Timeouts**: ACSE (for the whole request, and for the peer to close after our
+//!   RJ/RP/A-ABORT) and an optional DIMSE timeout, a deadline for each whole PDU (a peer that
+//!   sends one byte at a time is cut when it is up; the socket timeout is set only when the
+//!   deadline needs it, not per read). `TCP_NODELAY` on; `TCP_QUICKACK` re-armed around reads
+//!   on Linux so that Nagle-enabled senders (DCMTK by default) do not stall.
+//! - **Reload** ([`ReloadHandle`]): the profile and the access control can be swapped while
+//!   serving, atomically, for associations negotiated afterwards.
 //! - **TLS** ([`AcceptorOptions::tls`], DICOM PS3.15 Annex B) on rustls with a
-//!   [`rustls::ServerConfig`] of yours: the handshake runs on the association's thread within
-//!   the ACSE timeout, a failed one (plain-TCP client, missing or untrusted client
+//!   [`rustls::ServerConfig`] of yours: the handshake runs in the pending pool within its
+//!   deadline, a failed one (plain-TCP client, missing or untrusted client
 //!   certificate) ends only that connection with DCMTK's log line
 //!   `Could not receive association request: TLS error: <reason>`, and the negotiated
 //!   protocol, cipher suite and client certificate reach access controls and sinks as
@@ -138,6 +157,10 @@
 //! - Blank AE titles get A-ASSOCIATE-RJ (1, 1, 7 or 3) instead of no answer at all.
 //! - After our A-ASSOCIATE-RJ or A-RELEASE-RP we wait at most the ACSE timeout for the peer to
 //!   close, not DCMTK's hard-coded 180 s (which blocks every other client there).
+//! - The DIMSE timeout bounds each whole PDU; DCMTK's applies only between PDUs.
+//! - A request beyond the bounds above is rejected; DCMTK never answers one with more than 50
+//!   transfer syntaxes in a context or a UID longer than 64 bytes, and accepts any number of
+//!   presentation contexts (duplicate and even IDs too) and user information sub-items.
 //! - Command and data PDVs of any length are accepted (DCMTK aborts on odd fragment lengths),
 //!   and an association whose transfer syntax DCMTK cannot decode is still served: the sink
 //!   sees the transfer syntax UID and decides.
@@ -146,15 +169,20 @@
 
 mod access;
 mod association;
+mod bounds;
 mod command;
 mod dimse_dump;
 mod dump;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gate;
 mod negotiate;
 mod options;
+mod pending;
+mod reload;
 mod server;
 mod sink;
+mod slots;
 mod status;
 mod tls;
 mod wire;
@@ -162,9 +190,11 @@ mod wire;
 pub use access::{AcceptAny, AccessControl, AccessDenied, AccessRequest, AeTitleAllowList};
 pub use options::{
     AcceptorOptions, DEFAULT_ACSE_TIMEOUT, DEFAULT_IMPLEMENTATION_CLASS_UID,
-    DEFAULT_IMPLEMENTATION_VERSION_NAME, DEFAULT_MAX_ASSOCIATIONS, DEFAULT_MAX_PDU, Error,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME, DEFAULT_MAX_ASSOCIATIONS, DEFAULT_MAX_PDU,
+    DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_ADDRESS, DEFAULT_PENDING_TIMEOUT, Error,
     MAX_MAX_PDU, MIN_MAX_PDU, UidNames,
 };
+pub use reload::ReloadHandle;
 pub use server::{Acceptor, ShutdownHandle};
 pub use sink::{
     AcceptedPresentationContext, AssociationInfo, SinkFactory, StoreRequest, StoreSink,

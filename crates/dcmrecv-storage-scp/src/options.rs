@@ -27,6 +27,13 @@ pub const DEFAULT_IMPLEMENTATION_VERSION_NAME: &str = "DCMRECV_RS_010";
 pub const DEFAULT_MAX_ASSOCIATIONS: usize = 64;
 /// The default ACSE timeout (DCMTK's `-ta` default).
 pub const DEFAULT_ACSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default number of connections held while they have not sent their A-ASSOCIATE-RQ.
+pub const DEFAULT_MAX_PENDING: usize = 512;
+/// The default number of such connections from one source address.
+pub const DEFAULT_MAX_PENDING_PER_ADDRESS: usize = 32;
+/// The default time a new connection has to complete its TLS handshake and send its
+/// A-ASSOCIATE-RQ (the ACSE timeout, if shorter, applies instead).
+pub const DEFAULT_PENDING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A function that maps a UID to a symbolic name for the association dumps (e.g.
 /// `dcmrecv_asconfig::name_for_uid`, giving DCMTK's names such as `CTImageStorage`).
@@ -66,10 +73,16 @@ pub enum Error {
     /// The association limit is zero.
     #[snafu(display("the maximum number of associations must be at least 1"))]
     ZeroMaxAssociations,
+    /// A limit on pending connections is zero.
+    #[snafu(display("the maximum number of {which} must be at least 1"))]
+    ZeroPendingLimit {
+        /// Which limit.
+        which: &'static str,
+    },
     /// A timeout is zero.
     #[snafu(display("the {which} timeout must be longer than zero"))]
     ZeroTimeout {
-        /// `ACSE` or `DIMSE`.
+        /// `ACSE`, `DIMSE` or `pending connection`.
         which: &'static str,
     },
     /// The listen address could not be resolved.
@@ -86,6 +99,12 @@ pub enum Error {
         /// The address as given.
         addr: String,
         /// The OS error (e.g. address in use, permission denied).
+        source: std::io::Error,
+    },
+    /// The poller that watches new connections could not be set up.
+    #[snafu(display("cannot set up the connection poller"))]
+    StartPoller {
+        /// The OS error (e.g. too many open files).
         source: std::io::Error,
     },
 }
@@ -112,6 +131,9 @@ pub struct AcceptorOptions {
     pub(crate) ae_title: String,
     pub(crate) max_pdu: u32,
     pub(crate) max_associations: usize,
+    pub(crate) max_pending: usize,
+    pub(crate) max_pending_per_address: usize,
+    pub(crate) pending_timeout: Duration,
     pub(crate) acse_timeout: Duration,
     pub(crate) dimse_timeout: Option<Duration>,
     pub(crate) implementation_class_uid: String,
@@ -131,6 +153,9 @@ impl fmt::Debug for AcceptorOptions {
             .field("ae_title", &self.ae_title)
             .field("max_pdu", &self.max_pdu)
             .field("max_associations", &self.max_associations)
+            .field("max_pending", &self.max_pending)
+            .field("max_pending_per_address", &self.max_pending_per_address)
+            .field("pending_timeout", &self.pending_timeout)
             .field("acse_timeout", &self.acse_timeout)
             .field("dimse_timeout", &self.dimse_timeout)
             .field("implementation_class_uid", &self.implementation_class_uid)
@@ -156,13 +181,17 @@ impl AcceptorOptions {
     /// Defaults that behave like `dcmrecv` without options: Verification only
     /// ([`Profile::verification_only`]), Maximum Length 16384, ACSE timeout 30 s, no DIMSE
     /// timeout, AE title `DCMRECV`, host names looked up, no AE title checks; and, beyond DCMTK,
-    /// up to 64 concurrent associations.
+    /// up to 64 concurrent associations, and up to 512 connections (32 per source address)
+    /// given 10 s each to send their A-ASSOCIATE-RQ.
     pub fn new() -> Self {
         AcceptorOptions {
             profile: Profile::verification_only(),
             ae_title: "DCMRECV".to_string(),
             max_pdu: DEFAULT_MAX_PDU,
             max_associations: DEFAULT_MAX_ASSOCIATIONS,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_pending_per_address: DEFAULT_MAX_PENDING_PER_ADDRESS,
+            pending_timeout: DEFAULT_PENDING_TIMEOUT,
             acse_timeout: DEFAULT_ACSE_TIMEOUT,
             dimse_timeout: None,
             implementation_class_uid: DEFAULT_IMPLEMENTATION_CLASS_UID.to_string(),
@@ -197,24 +226,56 @@ impl AcceptorOptions {
         self
     }
 
-    /// How many associations are served at the same time; further requests are rejected with
-    /// A-ASSOCIATE-RJ (rejected-transient, service-provider presentation, local-limit-exceeded).
+    /// How many associations are served at the same time. A connection counts once its
+    /// A-ASSOCIATE-RQ has arrived. When every slot is taken, the association that has been
+    /// waiting for its peer longest, if longer than the [ACSE timeout](Self::acse_timeout), is
+    /// aborted (A-ABORT) to admit the new one; otherwise the new request is rejected with
+    /// A-ASSOCIATE-RJ (rejected-transient, service-provider presentation,
+    /// local-limit-exceeded).
     pub fn max_associations(mut self, n: usize) -> Self {
         self.max_associations = n;
         self
     }
 
-    /// The ACSE timeout: how long to wait for the A-ASSOCIATE-RQ after a connection is
-    /// accepted, and for the peer to close the connection after our A-ASSOCIATE-RJ,
-    /// A-RELEASE-RP or A-ABORT.
+    /// How many connections are held while they have not sent their A-ASSOCIATE-RQ yet (nor
+    /// completed their TLS handshake). They wait in a pool of their own, watched by one thread,
+    /// and take no association slot and no thread. When the pool is full, the oldest of them is
+    /// closed to make room.
+    pub fn max_pending(mut self, n: usize) -> Self {
+        self.max_pending = n;
+        self
+    }
+
+    /// How many of the [pending](Self::max_pending) connections may come from one source
+    /// address; beyond that, the oldest from that address is closed to make room.
+    pub fn max_pending_per_address(mut self, n: usize) -> Self {
+        self.max_pending_per_address = n;
+        self
+    }
+
+    /// How long a new connection has to complete its TLS handshake and send its whole
+    /// A-ASSOCIATE-RQ. The [ACSE timeout](Self::acse_timeout) applies instead when it is
+    /// shorter.
+    pub fn pending_timeout(mut self, timeout: Duration) -> Self {
+        self.pending_timeout = timeout;
+        self
+    }
+
+    /// The ACSE timeout: how long to wait for the whole A-ASSOCIATE-RQ after a connection is
+    /// accepted (or the [pending timeout](Self::pending_timeout), if shorter), for the peer to
+    /// close the connection after our A-ASSOCIATE-RJ, A-RELEASE-RP or A-ABORT, and how long an
+    /// association must have been idle before it can make way for a new one when every slot is
+    /// taken.
     pub fn acse_timeout(mut self, timeout: Duration) -> Self {
         self.acse_timeout = timeout;
         self
     }
 
-    /// The DIMSE timeout: the longest silence of the peer on an established association (while
-    /// waiting for a command or inside a data set) before we abort it. `None` (the default)
-    /// waits forever, as DCMTK does.
+    /// The DIMSE timeout: how long the peer has, on an established association, to send each
+    /// whole PDU, counted from when we start waiting for it (a command after an idle pause, or
+    /// the next part of a data set). A peer that sends a PDU a byte at a time is cut when the
+    /// time is up, however steadily the bytes come. `None` (the default) waits forever, as
+    /// DCMTK does (DCMTK's timeout applies to the wait between PDUs only).
     pub fn dimse_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.dimse_timeout = timeout;
         self
@@ -272,8 +333,9 @@ impl AcceptorOptions {
     /// The configuration decides everything TLS: our certificate and key, the protocol versions
     /// and cipher suites, and whether and how client certificates are verified (e.g.
     /// [`rustls::server::WebPkiClientVerifier`] for DCMTK's default `--require-peer-cert`).
-    /// Each connection's handshake runs on the association's own thread and must complete
-    /// within the [ACSE timeout](Self::acse_timeout); a failed handshake (a plain-TCP client, a
+    /// Each connection's handshake runs in the pending pool, on non-blocking sockets, and must
+    /// complete within the [pending timeout](Self::pending_timeout) (or the ACSE timeout, if
+    /// shorter); a failed handshake (a plain-TCP client, a
     /// missing or untrusted client certificate, no common cipher suite) is logged as
     /// `Could not receive association request: TLS error: <reason> (...)` and ends only that
     /// connection. What was negotiated, with the client certificate's subject, reaches access
@@ -310,6 +372,24 @@ impl AcceptorOptions {
             }
         );
         ensure!(self.max_associations > 0, ZeroMaxAssociationsSnafu);
+        ensure!(
+            self.max_pending > 0,
+            ZeroPendingLimitSnafu {
+                which: "pending connections"
+            }
+        );
+        ensure!(
+            self.max_pending_per_address > 0,
+            ZeroPendingLimitSnafu {
+                which: "pending connections per address"
+            }
+        );
+        ensure!(
+            !self.pending_timeout.is_zero(),
+            ZeroTimeoutSnafu {
+                which: "pending connection"
+            }
+        );
         ensure!(
             !self.acse_timeout.is_zero(),
             ZeroTimeoutSnafu { which: "ACSE" }
@@ -358,6 +438,9 @@ mod tests {
             AcceptorOptions::new().implementation("1.2", "SEVENTEEN_CHARS_X"),
             AcceptorOptions::new().ae_title("   "),
             AcceptorOptions::new().max_associations(0),
+            AcceptorOptions::new().max_pending(0),
+            AcceptorOptions::new().max_pending_per_address(0),
+            AcceptorOptions::new().pending_timeout(Duration::ZERO),
             AcceptorOptions::new().acse_timeout(Duration::ZERO),
             AcceptorOptions::new().dimse_timeout(Some(Duration::ZERO)),
         ];

@@ -1,22 +1,29 @@
-//! The listener: accepting connections, one thread per association within a limit, and a
-//! graceful shutdown that drains in-flight associations until a deadline.
+//! The acceptor: the listener and the poller thread that holds new connections until their
+//! A-ASSOCIATE-RQ has arrived (`pending.rs`), one thread per association within a limit
+//! (`slots.rs`), and a graceful shutdown that drains in-flight associations until a deadline.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpListener as StdListener, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use mio::net::TcpListener;
+use mio::{Interest, Poll, Waker};
 use snafu::ResultExt;
 use tracing::{debug, error, warn};
 
-use crate::association::{self, Connection, Context};
-use crate::options::{AcceptorOptions, BindListenerSnafu, Error, ResolveAddressSnafu};
+use crate::association::{self, Context};
+use crate::gate::{Gate, NEGOTIATING_AT_ONCE};
+use crate::options::{
+    AcceptorOptions, BindListenerSnafu, Error, ResolveAddressSnafu, StartPollerSnafu,
+};
+use crate::pending::{self, LISTENER, Limits, Pool, Ready, WAKER};
+use crate::reload::{Policy, PolicyCell, ReloadHandle};
 use crate::sink::SinkFactory;
+use crate::slots::{Activity, Kind, SlotGuard, SlotTable};
 
 /// After the shutdown deadline, how long aborted associations get to finish before their
 /// sockets are closed under them.
@@ -25,6 +32,7 @@ const ABORT_GRACE: Duration = Duration::from_secs(2);
 /// A bound DICOM association acceptor. [`serve`](Acceptor::serve) runs it.
 pub struct Acceptor {
     listener: TcpListener,
+    poll: Poll,
     local_addr: SocketAddr,
     shared: Arc<Shared>,
     ctx: Arc<Context>,
@@ -41,33 +49,11 @@ impl fmt::Debug for Acceptor {
 
 /// State shared by the accept loop, the association threads and the shutdown handles.
 struct Shared {
-    slots: Mutex<Slots>,
-    changed: Condvar,
+    slots: Arc<SlotTable>,
     shutting_down: AtomicBool,
     next_id: AtomicU64,
-    wake_addr: SocketAddr,
-}
-
-#[derive(Default)]
-struct Slots {
-    /// Associations being served (counted against the limit).
-    active: usize,
-    /// Connections over the limit that are being read and rejected.
-    rejecting: usize,
-    /// A clone of every open connection's socket, to shut it down when aborting.
-    sockets: HashMap<u64, TcpStream>,
-    /// When in-flight associations are aborted; set by the first shutdown call.
-    deadline: Option<Instant>,
-}
-
-impl Shared {
-    fn slots(&self) -> MutexGuard<'_, Slots> {
-        // A panic while holding this lock cannot leave the counters inconsistent (each update
-        // is a single statement), so a poisoned lock is still usable.
-        self.slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+    /// Interrupts the poll of the accept loop.
+    waker: Waker,
 }
 
 /// Stops an [`Acceptor`] from another thread. Cheap to clone.
@@ -85,7 +71,8 @@ impl fmt::Debug for ShutdownHandle {
 }
 
 impl ShutdownHandle {
-    /// Stops accepting connections at once and lets in-flight associations continue for up to
+    /// Stops accepting connections at once (connections that have not sent their
+    /// A-ASSOCIATE-RQ yet are closed) and lets in-flight associations continue for up to
     /// `grace`; then they are aborted (A-ABORT sent, sinks aborted). An object whose
     /// [`StoreSink::finish`](crate::StoreSink::finish) already ran still gets its response.
     /// [`Acceptor::serve`] returns when every association thread has ended.
@@ -93,15 +80,16 @@ impl ShutdownHandle {
     /// Only the first call sets the deadline.
     pub fn shutdown(&self, grace: Duration) {
         {
-            let mut slots = self.shared.slots();
+            let mut slots = self.shared.slots.lock();
             if slots.deadline.is_none() {
                 slots.deadline = Some(Instant::now() + grace);
             }
         }
         self.shared.shutting_down.store(true, Ordering::SeqCst);
-        self.shared.changed.notify_all();
-        // Wake the accept loop with a connection of our own; it sees the flag and stops.
-        let _ = TcpStream::connect_timeout(&self.shared.wake_addr, Duration::from_secs(1));
+        self.shared.slots.changed.notify_all();
+        if let Err(e) = self.shared.waker.wake() {
+            warn!("cannot wake the accept loop: {e}");
+        }
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -110,9 +98,10 @@ impl ShutdownHandle {
     }
 
     /// The number of associations being served now (not counting connections that are being
-    /// rejected because the limit was reached).
+    /// rejected because the limit was reached, nor those that have not sent their
+    /// A-ASSOCIATE-RQ yet).
     pub fn active_associations(&self) -> usize {
-        self.shared.slots().active
+        self.shared.slots.lock().active
     }
 }
 
@@ -127,29 +116,40 @@ pub(crate) fn bind(
         .context(ResolveAddressSnafu { addr: &shown })?
         .collect();
     let listener =
-        TcpListener::bind(addrs.as_slice()).context(BindListenerSnafu { addr: &shown })?;
+        StdListener::bind(addrs.as_slice()).context(BindListenerSnafu { addr: &shown })?;
     let local_addr = listener
         .local_addr()
         .context(BindListenerSnafu { addr: &shown })?;
-    let wake_ip = match local_addr {
-        SocketAddr::V4(a) if a.ip().is_unspecified() => Ipv4Addr::LOCALHOST.into(),
-        SocketAddr::V6(a) if a.ip().is_unspecified() => Ipv6Addr::LOCALHOST.into(),
-        a => a.ip(),
-    };
+    listener
+        .set_nonblocking(true)
+        .context(BindListenerSnafu { addr: &shown })?;
+    let mut listener = TcpListener::from_std(listener);
+    let poll = Poll::new().context(StartPollerSnafu)?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .context(StartPollerSnafu)?;
+    let waker = Waker::new(poll.registry(), WAKER).context(StartPollerSnafu)?;
     let shared = Arc::new(Shared {
-        slots: Mutex::new(Slots::default()),
-        changed: Condvar::new(),
+        slots: Arc::new(SlotTable::default()),
         shutting_down: AtomicBool::new(false),
         next_id: AtomicU64::new(1),
-        wake_addr: SocketAddr::new(wake_ip, local_addr.port()),
+        waker,
+    });
+    let policy = PolicyCell::new(Policy {
+        profile: options.profile.clone(),
+        access_control: Arc::clone(&options.access_control),
     });
     let ctx = Arc::new(Context {
         options,
         sinks,
         aborting: Arc::new(AtomicBool::new(false)),
+        policy: Arc::new(policy),
+        gate: Gate::new(NEGOTIATING_AT_ONCE),
+        epoch: Instant::now(),
     });
     Ok(Acceptor {
         listener,
+        poll,
         local_addr,
         shared,
         ctx,
@@ -169,89 +169,56 @@ impl Acceptor {
         }
     }
 
-    /// Accepts connections and serves each on its own thread until
+    /// A handle to change the negotiation profile and the access control while serving.
+    pub fn reload_handle(&self) -> ReloadHandle {
+        ReloadHandle {
+            cell: Arc::clone(&self.ctx.policy),
+        }
+    }
+
+    /// Accepts connections and serves each association on its own thread until
     /// [`ShutdownHandle::shutdown`] is called; then drains and returns.
     ///
-    /// Failures of one connection (a peer that sends garbage, resets, or times out) are logged
-    /// and never end the loop. Transient `accept` errors (e.g. too many open files) are logged
-    /// and retried after a short pause.
+    /// This thread watches every connection until its A-ASSOCIATE-RQ has arrived (see
+    /// [`AcceptorOptions::max_pending`]); only then does the connection get a thread and an
+    /// association slot. Failures of one connection (a peer that sends garbage, resets, or
+    /// times out) are logged and never end the loop. Transient `accept` errors (e.g. too many
+    /// open files) are logged and retried after a short pause.
     pub fn serve(self) {
         let Acceptor {
-            listener,
+            mut listener,
+            mut poll,
             local_addr,
             shared,
             ctx,
         } = self;
-        let max = ctx.options.max_associations;
-        // Connections over the limit still get a proper A-ASSOCIATE-RJ, read and sent on a
-        // thread of their own; beyond this many at once they are simply closed.
-        let max_rejecting = max.max(8);
+        let options = &ctx.options;
+        let limits = Limits {
+            max: options.max_pending,
+            per_address: options.max_pending_per_address,
+            timeout: options.pending_timeout.min(options.acse_timeout),
+        };
+        let mut pool = Pool::new(limits, options.tls.clone());
         let mut threads: Vec<JoinHandle<()>> = Vec::new();
         debug!(address = %local_addr, "listening for associations");
-        loop {
-            let accepted = listener.accept();
-            if shared.shutting_down.load(Ordering::SeqCst) {
-                break;
-            }
-            let (stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    warn!("cannot accept a connection: {e}");
-                    thread::sleep(Duration::from_millis(50));
-                    continue;
+        pending::run(
+            &mut poll,
+            &mut listener,
+            &mut pool,
+            &shared.shutting_down,
+            |ready| {
+                threads.retain(|t| !t.is_finished());
+                if let Some(thread) = admit(&shared, &ctx, ready) {
+                    threads.push(thread);
                 }
-            };
-            threads.retain(|t| !t.is_finished());
-            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-            let over_limit = {
-                let mut slots = shared.slots();
-                let over_limit = if slots.active < max {
-                    slots.active += 1;
-                    false
-                } else if slots.rejecting < max_rejecting {
-                    slots.rejecting += 1;
-                    true
-                } else {
-                    drop(slots);
-                    warn!(%peer, "closing a connection: too many associations and rejections in progress");
-                    continue;
-                };
-                if let Ok(clone) = stream.try_clone() {
-                    slots.sockets.insert(id, clone);
-                }
-                over_limit
-            };
-            let slot = SlotGuard {
-                shared: Arc::clone(&shared),
-                id,
-                over_limit,
-            };
-            let ctx = Arc::clone(&ctx);
-            let spawned = thread::Builder::new()
-                .name(format!("association-{id}"))
-                .spawn(move || {
-                    let _slot = slot;
-                    let conn = Connection {
-                        local: stream.local_addr().ok(),
-                        stream,
-                        id,
-                        peer,
-                        over_limit,
-                        tls: None,
-                    };
-                    // A panicking sink must not take the server down; the guard frees the slot.
-                    if catch_unwind(AssertUnwindSafe(|| association::run(conn, &ctx))).is_err() {
-                        error!(%peer, "association thread panicked");
-                    }
-                });
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                // The closure, and with it the guard and the stream, was dropped.
-                Err(e) => warn!(%peer, "cannot start an association thread: {e}"),
-            }
-        }
+            },
+        );
+        debug!(
+            pending = pool.len(),
+            "no longer accepting; closing the connections without an association request"
+        );
         // Refuse new connections at once rather than leaving them in the backlog.
+        drop(pool);
         drop(listener);
         drain(&shared, &ctx);
         for thread in threads {
@@ -261,22 +228,90 @@ impl Acceptor {
     }
 }
 
+/// Gives a connection whose request has arrived a slot and a thread: a free slot, or the slot
+/// of the association idle longest (longer than the ACSE timeout), or a place among the
+/// rejecting threads; otherwise it is closed.
+fn admit(shared: &Arc<Shared>, ctx: &Arc<Context>, ready: Ready) -> Option<JoinHandle<()>> {
+    let options = &ctx.options;
+    let max = options.max_associations;
+    // Requests over the limit still get a proper A-ASSOCIATE-RJ, sent by a thread of their
+    // own; beyond this many at once they are simply closed.
+    let max_rejecting = max.max(8);
+    let peer = ready.peer;
+    let socket = match ready.stream.socket().try_clone() {
+        Ok(socket) => socket,
+        Err(e) => {
+            ready
+                .span
+                .in_scope(|| warn!("cannot take the connection on: {e}"));
+            return None;
+        }
+    };
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let activity = Arc::new(Activity::new(ctx.epoch));
+    let kind = {
+        let mut slots = shared.slots.lock();
+        let kind = if slots.active < max {
+            Kind::Active
+        } else if let Some(victim) = slots.idle_longest(Instant::now(), options.acse_timeout) {
+            debug!(
+                victim,
+                idle = ?slots.idle_times(Instant::now()),
+                "every association slot is taken: the association idle longest makes way"
+            );
+            slots.evict(victim);
+            Kind::Active
+        } else if slots.rejecting < max_rejecting {
+            Kind::Rejecting
+        } else {
+            drop(slots);
+            ready.span.in_scope(|| {
+                warn!("closing a connection: too many associations and rejections in progress");
+            });
+            return None;
+        };
+        slots.insert(id, socket, Arc::clone(&activity), kind);
+        kind
+    };
+    let slot = SlotGuard {
+        table: Arc::clone(&shared.slots),
+        id,
+    };
+    let ctx = Arc::clone(ctx);
+    let spawned = thread::Builder::new()
+        .name(format!("association-{id}"))
+        .spawn(move || {
+            let _slot = slot;
+            let over_limit = kind == Kind::Rejecting;
+            // A panicking sink must not take the server down; the guard frees the slot.
+            let run = AssertUnwindSafe(|| association::run(ready, id, over_limit, activity, &ctx));
+            if catch_unwind(run).is_err() {
+                error!(%peer, "association thread panicked");
+            }
+        });
+    match spawned {
+        Ok(handle) => Some(handle),
+        // The closure, and with it the guard and the stream, was dropped.
+        Err(e) => {
+            warn!(%peer, "cannot start an association thread: {e}");
+            None
+        }
+    }
+}
+
 /// Waits for in-flight associations until the deadline, then aborts the rest.
 fn drain(shared: &Shared, ctx: &Context) {
-    let mut slots = shared.slots();
+    let table = &shared.slots;
+    let mut slots = table.lock();
     let deadline = *slots.deadline.get_or_insert_with(Instant::now);
-    while slots.active + slots.rejecting > 0 {
+    while !slots.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
-        slots = shared
-            .changed
-            .wait_timeout(slots, left)
-            .map(|(guard, _)| guard)
-            .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        slots = table.wait(slots, left);
     }
-    if slots.active + slots.rejecting == 0 {
+    if slots.is_empty() {
         return;
     }
     warn!(
@@ -286,44 +321,14 @@ fn drain(shared: &Shared, ctx: &Context) {
     ctx.aborting.store(true, Ordering::SeqCst);
     // Shutting the read side wakes a blocked read; the write side stays open so that an
     // object whose sink already finished still gets its response, and our A-ABORT goes out.
-    for socket in slots.sockets.values() {
-        let _ = socket.shutdown(Shutdown::Read);
-    }
+    slots.shutdown_all(Shutdown::Read);
     let until = Instant::now() + ABORT_GRACE;
-    while slots.active + slots.rejecting > 0 {
+    while !slots.is_empty() {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
-        slots = shared
-            .changed
-            .wait_timeout(slots, left)
-            .map(|(guard, _)| guard)
-            .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        slots = table.wait(slots, left);
     }
-    for socket in slots.sockets.values() {
-        let _ = socket.shutdown(Shutdown::Both);
-    }
-}
-
-/// Frees an association's slot when its thread ends, however it ends.
-struct SlotGuard {
-    shared: Arc<Shared>,
-    id: u64,
-    over_limit: bool,
-}
-
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        {
-            let mut slots = self.shared.slots();
-            if self.over_limit {
-                slots.rejecting = slots.rejecting.saturating_sub(1);
-            } else {
-                slots.active = slots.active.saturating_sub(1);
-            }
-            slots.sockets.remove(&self.id);
-        }
-        self.shared.changed.notify_all();
-    }
+    slots.shutdown_all(Shutdown::Both);
 }

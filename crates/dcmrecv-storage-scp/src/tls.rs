@@ -1,21 +1,21 @@
 //! TLS under the association (DICOM PS3.15 Annex B, secure transport connection profiles), on
-//! rustls: the server side of the handshake, run on the association's own thread and bounded by
-//! the ACSE timeout, and what the handshake negotiated.
+//! rustls: the server side of the handshake, driven by the pending-connection poller on the
+//! non-blocking socket and bounded by its deadline, the stream an association then runs on,
+//! and what the handshake negotiated.
 //!
-//! The rustls [`ServerConfig`] (certificate and key, trusted CAs, client certificate policy,
+//! The rustls [`ServerConfig`](rustls::ServerConfig) (certificate and key, trusted CAs, client certificate policy,
 //! protocol versions and cipher suites) is the embedder's: see
 //! [`AcceptorOptions::tls`](crate::AcceptorOptions::tls). A handshake that fails (a plain-TCP
 //! client, an untrusted or missing client certificate, no common cipher suite, a silent peer)
 //! ends only that connection, with one error event.
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
-use rustls::{ProtocolVersion, ServerConfig, ServerConnection, StreamOwned};
+use rustls::{ProtocolVersion, ServerConnection};
 use snafu::Snafu;
 use tracing::{Level, debug};
 use x509_cert::Certificate;
@@ -39,7 +39,7 @@ pub struct TlsInfo {
     pub peer_subject: Option<String>,
     /// The client's certificate chain as presented, end-entity certificate first; empty when
     /// it presented none. Whether it was verified depends on the server's
-    /// [`ServerConfig`]'s client certificate verifier.
+    /// [`ServerConfig`](rustls::ServerConfig)'s client certificate verifier.
     pub peer_certificates: Vec<CertificateDer<'static>>,
 }
 
@@ -60,7 +60,62 @@ impl TlsInfo {
 }
 
 /// The stream of a TLS association: rustls over the accepted TCP connection.
-pub(crate) type TlsStream = StreamOwned<ServerConnection, TcpStream>;
+///
+/// Unlike rustls' `StreamOwned`, a `read` reads the socket at most once: when that brought no
+/// complete record, it returns [`io::ErrorKind::Interrupted`], so that the caller checks its
+/// deadline before the next socket read. A peer that sends a record a byte at a time therefore
+/// cannot stretch one `read` beyond the DIMSE timeout.
+pub(crate) struct TlsStream {
+    pub(crate) conn: ServerConnection,
+    pub(crate) sock: TcpStream,
+}
+
+impl TlsStream {
+    /// Writes every TLS record rustls has queued.
+    fn write_pending(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            if self.conn.write_tls(&mut self.sock)? == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.write_pending()?;
+        match self.conn.reader().read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            other => return other,
+        }
+        self.conn.read_tls(&mut self.sock)?;
+        if let Err(error) = self.conn.process_new_packets() {
+            flush_tls(&mut self.conn, &mut self.sock);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+        }
+        match self.conn.reader().read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(io::ErrorKind::Interrupted.into())
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.conn.writer().write(buf)?;
+        self.write_pending()?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.conn.writer().flush()?;
+        self.write_pending()?;
+        self.sock.flush()
+    }
+}
 
 impl Transport for TlsStream {
     fn socket(&self) -> &TcpStream {
@@ -158,57 +213,71 @@ impl HandshakeError {
     }
 }
 
-/// Runs the server side of the TLS handshake on `sock`, giving up at `deadline`.
-///
-/// Each read waits at most until the deadline, so a peer that sends nothing, or a byte at a
-/// time, cannot hold the association thread beyond it. When rustls refuses the peer, the alert
-/// it queued is sent before the error is returned, so the peer learns why.
-pub(crate) fn accept(
-    mut sock: TcpStream,
-    config: Arc<ServerConfig>,
-    timeout: Duration,
-) -> Result<TlsStream, HandshakeError> {
-    let deadline = Instant::now() + timeout;
-    let mut conn = ServerConnection::new(config).map_err(|error| HandshakeError::Tls { error })?;
-    while conn.is_handshaking() {
-        if conn.wants_write() {
-            conn.write_tls(&mut sock)
-                .map_err(|source| HandshakeError::Io { source })?;
-            continue;
+/// How far a step on a non-blocking socket got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Waiting for the socket (to become readable, or writable).
+    Blocked,
+    /// The handshake is complete.
+    Done,
+}
+
+/// Advances the server side of the TLS handshake as far as the bytes that have arrived on the
+/// non-blocking `sock` allow. When rustls refuses the peer, the alert it queued is sent (as
+/// far as the socket takes it) before the error is returned, so the peer learns why.
+pub(crate) fn handshake_step(
+    conn: &mut ServerConnection,
+    sock: &mut (impl Read + Write),
+) -> Result<Step, HandshakeError> {
+    loop {
+        while conn.wants_write() {
+            match conn.write_tls(sock) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => return Err(HandshakeError::Io { source }),
+            }
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(HandshakeError::TimedOut { timeout });
+        if !conn.is_handshaking() {
+            return Ok(Step::Done);
         }
-        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .map_err(|source| HandshakeError::Io { source })?;
-        match conn.read_tls(&mut sock) {
+        match conn.read_tls(sock) {
             Ok(0) => return Err(HandshakeError::Closed),
             Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
-            {
-                return Err(HandshakeError::TimedOut { timeout });
-            }
             Err(source) => return Err(HandshakeError::Io { source }),
         }
         if let Err(error) = conn.process_new_packets() {
-            flush_tls(&mut conn, &mut sock);
+            flush_tls(conn, sock);
             return Err(HandshakeError::Tls { error });
         }
     }
-    // The server's last flight (and TLS 1.3 session tickets) may still be queued.
-    while conn.wants_write() {
-        conn.write_tls(&mut sock)
-            .map_err(|source| HandshakeError::Io { source })?;
+}
+
+/// Reads decrypted bytes from an established connection over the non-blocking `sock`:
+/// [`io::ErrorKind::WouldBlock`] when none have arrived, `Ok(0)` at a clean end.
+pub(crate) fn read_plaintext(
+    conn: &mut ServerConnection,
+    sock: &mut (impl Read + Write),
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    loop {
+        match conn.reader().read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            other => return other,
+        }
+        conn.read_tls(sock)?;
+        if let Err(error) = conn.process_new_packets() {
+            flush_tls(conn, sock);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+        }
     }
-    Ok(StreamOwned::new(conn, sock))
 }
 
 /// Writes whatever rustls has queued (an alert, a close_notify), ignoring failures: the
-/// connection is being given up anyway.
-fn flush_tls(conn: &mut ServerConnection, sock: &mut TcpStream) {
+/// connection is being given up anyway, or the bytes will go with the next write.
+pub(crate) fn flush_tls(conn: &mut ServerConnection, sock: &mut impl Write) {
     while conn.wants_write() {
         match conn.write_tls(sock) {
             Ok(0) | Err(_) => break,

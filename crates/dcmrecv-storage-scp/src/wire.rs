@@ -9,9 +9,12 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use snafu::Snafu;
+
+use crate::slots::Activity;
 
 /// A byte stream an association runs on: plain TCP, or TLS over TCP ([`crate::tls`]). The
 /// association code only needs `Read + Write`; the socket is used for options, timeouts and
@@ -41,11 +44,6 @@ pub(crate) mod pdu_type {
     pub(crate) const RELEASE_RQ: u8 = 0x05;
     pub(crate) const ABORT: u8 = 0x07;
 }
-
-/// The largest A-ASSOCIATE-RQ we read. DCMTK tolerates requests longer than its `-pdu`, and so
-/// do we, up to this bound (128 presentation contexts with many transfer syntaxes stay far
-/// below it) so that a peer cannot make us allocate gigabytes.
-pub(crate) const MAX_ASSOCIATE_RQ_LENGTH: u32 = 4 * 1024 * 1024;
 
 /// Failures while reading from the peer.
 #[derive(Debug, Snafu)]
@@ -80,9 +78,15 @@ impl PduHeader {
 pub(crate) enum ReadDeadline {
     /// The socket's read timeout, as already set, applies to each read.
     SocketTimeout,
-    /// Each read gets the time left until this instant.
-    At(Instant),
+    /// The whole PDU must arrive within this long, counted from the first time a read has to
+    /// wait for it (the DIMSE timeout). Pass it to the header and the body of the same PDU.
+    PerPdu(Duration),
 }
+
+/// How far a read may run past its deadline before the socket's read timeout is set again.
+/// Within this slack the timeout already set is kept, so that while data flows no PDU costs a
+/// `setsockopt`.
+const DEADLINE_SLACK: Duration = Duration::from_millis(100);
 
 /// How many bytes a read may take beyond the PDU being assembled: while data flows, one `read`
 /// returns whatever the socket holds, often several PDUs, so that the syscalls per PDU (and
@@ -110,6 +114,16 @@ pub(crate) struct PduReader {
     /// The end of the bytes read so far.
     end: usize,
     quickack: bool,
+    /// When the current PDU first had to be waited for (`None`: everything needed so far was
+    /// buffered already).
+    waiting_since: Option<Instant>,
+    /// The socket's read timeout as we last set it (`None`: not known).
+    socket_timeout: Option<Option<Duration>>,
+    /// Where the acceptor sees how long this association has been waiting for its peer.
+    activity: Option<Arc<Activity>>,
+    /// How many times the socket's read timeout was set.
+    #[cfg(test)]
+    timeouts_set: usize,
 }
 
 impl PduReader {
@@ -122,10 +136,108 @@ impl PduReader {
             start: 0,
             end: 0,
             quickack,
+            waiting_since: None,
+            socket_timeout: None,
+            activity: None,
+            #[cfg(test)]
+            timeouts_set: 0,
+        }
+    }
+
+    /// Reports to `activity` when this reader waits for its peer.
+    pub(crate) fn with_activity(mut self, activity: Arc<Activity>) -> Self {
+        self.activity = Some(activity);
+        self
+    }
+
+    /// The PDU read last is complete: the association is busy with it, not waiting.
+    fn pdu_complete(&mut self) {
+        if self.waiting_since.take().is_some() {
+            if let Some(activity) = &self.activity {
+                activity.working();
+            }
+        }
+    }
+
+    /// The instant reads of the current PDU give up at (`None`: never, or the socket's
+    /// timeout); the first call that has to wait for the PDU starts its clock.
+    fn deadline(&mut self, deadline: ReadDeadline) -> Option<Instant> {
+        let since = *self.waiting_since.get_or_insert_with(|| {
+            let now = Instant::now();
+            if let Some(activity) = &self.activity {
+                activity.waiting(now);
+            }
+            now
+        });
+        match deadline {
+            ReadDeadline::SocketTimeout => None,
+            ReadDeadline::PerPdu(within) => Some(since + within),
+        }
+    }
+
+    /// One read into `self.buf[from..to]`, giving up at the deadline.
+    fn read_into<S: Transport>(
+        &mut self,
+        stream: &mut S,
+        from: usize,
+        to: usize,
+        deadline: ReadDeadline,
+    ) -> Result<usize, ReadError> {
+        let at = self.deadline(deadline);
+        loop {
+            if let Some(at) = at {
+                let left = at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(ReadError::TimedOut);
+                }
+                // Keep a timeout already set as long as it ends the read in time (within the
+                // slack); set it afresh only when it would not.
+                let keep =
+                    matches!(self.socket_timeout, Some(Some(set)) if set <= left + DEADLINE_SLACK);
+                if !keep {
+                    let timeout = left.max(Duration::from_millis(1));
+                    stream
+                        .socket()
+                        .set_read_timeout(Some(timeout))
+                        .map_err(|source| ReadError::Io { source })?;
+                    self.socket_timeout = Some(Some(timeout));
+                    #[cfg(test)]
+                    {
+                        self.timeouts_set += 1;
+                    }
+                }
+            }
+            let buf = self.buf.get_mut(from..to).unwrap_or_default();
+            match stream.read(buf) {
+                Ok(0) => return Err(ReadError::Closed),
+                Ok(n) => {
+                    if self.quickack {
+                        rearm_quickack(stream.socket());
+                    }
+                    return Ok(n);
+                }
+                // A TLS record not complete yet comes back as `Interrupted` too: check the
+                // deadline and read again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::TimedOut =>
+                {
+                    match at {
+                        // A timeout set for an earlier, shorter wait ended this read early.
+                        Some(at) if at > Instant::now() + Duration::from_millis(1) => {
+                            self.socket_timeout = None;
+                        }
+                        _ => return Err(ReadError::TimedOut),
+                    }
+                }
+                Err(source) => return Err(ReadError::Io { source }),
+            }
         }
     }
 
     /// The largest body this reader can hold.
+    #[cfg(test)]
     pub(crate) fn capacity(&self) -> u32 {
         u32::try_from(self.max_body).unwrap_or(u32::MAX)
     }
@@ -156,8 +268,8 @@ impl PduReader {
                 self.end -= self.start;
                 self.start = 0;
             }
-            let free = self.buf.get_mut(self.end..).unwrap_or_default();
-            self.end += read_some(stream, free, deadline, self.quickack)?;
+            let end = self.buf.len();
+            self.end += self.read_into(stream, self.end, end, deadline)?;
         }
         Ok(())
     }
@@ -171,12 +283,14 @@ impl PduReader {
         }
     }
 
-    /// Reads the next PDU header.
+    /// Reads the next PDU header (a new PDU: its deadline starts when it has to be waited
+    /// for).
     pub(crate) fn read_header<S: Transport>(
         &mut self,
         stream: &mut S,
         deadline: ReadDeadline,
     ) -> Result<PduHeader, ReadError> {
+        self.waiting_since = None;
         self.fill(stream, 6, deadline)?;
         let header = self
             .buf
@@ -204,6 +318,7 @@ impl PduReader {
             });
         }
         self.fill(stream, length, deadline)?;
+        self.pdu_complete();
         let at = self.start;
         // Consuming only moves the indices: the bytes stay where they are until the next read.
         self.start += length;
@@ -218,28 +333,6 @@ impl PduReader {
         self.buf.get(at..at + n).unwrap_or_default()
     }
 
-    /// Reads a body of `length` bytes, whatever its size, into a new vector that grows only as
-    /// the bytes arrive: a length the peer merely claims costs no memory.
-    pub(crate) fn read_body_growing<S: Transport>(
-        &mut self,
-        stream: &mut S,
-        length: u32,
-        deadline: ReadDeadline,
-    ) -> Result<Vec<u8>, ReadError> {
-        let length = length as usize;
-        let mut body = Vec::with_capacity(length.min(self.buf.len()));
-        body.extend_from_slice(self.take_buffered(length));
-        self.consume(0);
-        while body.len() < length {
-            // The buffer is empty here: read exactly what is missing, never beyond the body.
-            let want = (length - body.len()).min(self.buf.len());
-            let free = self.buf.get_mut(..want).unwrap_or_default();
-            let n = read_some(stream, free, deadline, self.quickack)?;
-            body.extend_from_slice(self.buf.get(..n).unwrap_or_default());
-        }
-        Ok(body)
-    }
-
     /// Reads and discards a body of `length` bytes, whatever its size.
     pub(crate) fn skip_body<S: Transport>(
         &mut self,
@@ -252,47 +345,10 @@ impl PduReader {
         self.consume(0);
         while left > 0 {
             let want = self.buf.len().min(left);
-            let free = self.buf.get_mut(..want).unwrap_or_default();
-            left -= read_some(stream, free, deadline, self.quickack)?;
+            left -= self.read_into(stream, 0, want, deadline)?;
         }
+        self.pdu_complete();
         Ok(())
-    }
-}
-
-/// One `read`, with the deadline applied, `TCP_QUICKACK` re-armed, EOF and timeouts mapped.
-fn read_some<S: Transport>(
-    stream: &mut S,
-    buf: &mut [u8],
-    deadline: ReadDeadline,
-    quickack: bool,
-) -> Result<usize, ReadError> {
-    loop {
-        if let ReadDeadline::At(at) = deadline {
-            let left = at.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(ReadError::TimedOut);
-            }
-            stream
-                .socket()
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .map_err(|source| ReadError::Io { source })?;
-        }
-        match stream.read(buf) {
-            Ok(0) => return Err(ReadError::Closed),
-            Ok(n) => {
-                if quickack {
-                    rearm_quickack(stream.socket());
-                }
-                return Ok(n);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
-            {
-                return Err(ReadError::TimedOut);
-            }
-            Err(source) => return Err(ReadError::Io { source }),
-        }
     }
 }
 
@@ -608,7 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn bodies_beyond_the_buffer_are_grown_or_skipped_and_what_follows_is_kept() {
+    fn bodies_beyond_the_buffer_are_skipped_and_what_follows_is_kept() {
         let (mut sender, mut stream) = pair();
         let big = test_pdu(300_000, 1);
         let small = test_pdu(10, 2);
@@ -630,10 +686,9 @@ mod tests {
                 .read_body(&mut stream, header.length, ReadDeadline::SocketTimeout)
                 .is_err()
         );
-        let body = reader
-            .read_body_growing(&mut stream, header.length, ReadDeadline::SocketTimeout)
+        reader
+            .skip_body(&mut stream, header.length, ReadDeadline::SocketTimeout)
             .unwrap();
-        assert_eq!(body, test_pdu(300_000, 1)[6..]);
         assert_eq!(next_body(&mut reader, &mut stream), test_pdu(10, 2)[6..]);
         let header = reader
             .read_header(&mut stream, ReadDeadline::SocketTimeout)
@@ -649,11 +704,68 @@ mod tests {
     fn a_deadline_ends_a_read_that_gets_nothing() {
         let (_sender, mut stream) = pair();
         let mut reader = PduReader::new(4096, true);
-        let deadline = ReadDeadline::At(Instant::now() + Duration::from_millis(50));
+        let deadline = ReadDeadline::PerPdu(Duration::from_millis(50));
         assert!(matches!(
             reader.read_header(&mut stream, deadline),
             Err(ReadError::TimedOut)
         ));
+    }
+
+    #[test]
+    fn a_per_pdu_deadline_cuts_a_peer_that_drips_its_pdu() {
+        let (mut sender, mut stream) = pair();
+        let pdu = test_pdu(100, 3);
+        let writer = std::thread::spawn(move || {
+            sender.write_all(&pdu[..10]).unwrap();
+            for byte in &pdu[10..] {
+                std::thread::sleep(Duration::from_millis(40));
+                if sender.write_all(&[*byte]).is_err() {
+                    break;
+                }
+            }
+            sender
+        });
+        let mut reader = PduReader::new(4096, false);
+        let start = Instant::now();
+        let within = ReadDeadline::PerPdu(Duration::from_millis(300));
+        let header = reader.read_header(&mut stream, within).unwrap();
+        let body = reader.read_body(&mut stream, header.length, within);
+        let took = start.elapsed();
+        assert!(matches!(body, Err(ReadError::TimedOut)), "{body:?}");
+        // Every byte came within 40 ms, yet the PDU is cut at its deadline.
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert!(
+            took < Duration::from_millis(300) + DEADLINE_SLACK + Duration::from_millis(150),
+            "{took:?}"
+        );
+        drop(writer.join().unwrap());
+    }
+
+    #[test]
+    fn a_per_pdu_deadline_sets_the_socket_timeout_only_when_it_must() {
+        let (mut sender, mut stream) = pair();
+        let pdus: Vec<Vec<u8>> = (0..50).map(|i| test_pdu(3000, i)).collect();
+        let all = pdus.concat();
+        let writer = std::thread::spawn(move || {
+            for chunk in all.chunks(7000) {
+                sender.write_all(chunk).unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            sender
+        });
+        let mut reader = PduReader::new(16384, false);
+        let within = ReadDeadline::PerPdu(Duration::from_secs(5));
+        for pdu in &pdus {
+            let header = reader.read_header(&mut stream, within).unwrap();
+            let body = reader
+                .read_body(&mut stream, header.length, within)
+                .unwrap();
+            assert_eq!(body, &pdu[6..]);
+        }
+        // The first read set the timeout; the later ones, each well within it, kept it.
+        assert_eq!(reader.timeouts_set, 1);
+        assert!(stream.reads > 10, "{} reads", stream.reads);
+        drop(writer.join().unwrap());
     }
 
     #[test]

@@ -1,6 +1,13 @@
-//! Start-up after the command line (DCMTK's `dcmrecv.cc` order): load the profile, check the
-//! output directory, create the TLS transport layer (`+tls`), listen, and serve until SIGINT or
-//! SIGTERM; each failing step has DCMTK's exit code and log lines.
+//! Start-up after the command line (DCMTK's `dcmrecv.cc` order): load the profile, check the output
+//! directory, create the TLS transport layer (`+tls`), listen, and serve until SIGINT, SIGTERM
+//! or SIGQUIT; each failing step has DCMTK's exit code and log lines.
+//!
+//! Signals (none of them loses a transfer): SIGINT, SIGTERM and SIGQUIT stop accepting and
+//! drain for up to `--shutdown-timeout`; SIGHUP reloads the `-xf` profile and the AE title
+//! allow-lists (the command line, `@file`s included, is read again) for new associations,
+//! keeping the previous ones when the new ones do not load; SIGUSR1 and SIGUSR2 are logged and
+//! otherwise ignored (reserved); SIGPIPE is ignored (Rust's runtime does that before `main`),
+//! so a peer that goes away while we write only fails that write.
 
 use std::net::SocketAddr;
 use std::thread;
@@ -11,9 +18,9 @@ use dcmrecv_storage_policy::{
 };
 use dcmrecv_storage_scp::{
     AcceptAny, AcceptorOptions, AeTitleAllowList, DEFAULT_IMPLEMENTATION_CLASS_UID,
-    DEFAULT_IMPLEMENTATION_VERSION_NAME,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME, ReloadHandle, ShutdownHandle,
 };
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 use tracing::{error, info, warn};
 
@@ -83,6 +90,9 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
         .profile(profile)
         .max_pdu(config.max_pdu)
         .max_associations(config.max_associations)
+        .max_pending(config.max_pending)
+        .max_pending_per_address(config.max_pending_per_address)
+        .pending_timeout(config.pending_timeout)
         .acse_timeout(config.acse_timeout)
         .dimse_timeout(config.dimse_timeout)
         .implementation(
@@ -97,18 +107,9 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
     if let AeTitle::Fixed(title) = &config.ae_title {
         options = options.ae_title(title.as_str());
     }
-    options = if config.allowed_calling.is_empty() && config.allowed_called.is_empty() {
-        options.access_control(AcceptAny)
-    } else {
-        let list = config
-            .allowed_calling
-            .iter()
-            .fold(AeTitleAllowList::new(), |l, t| l.allow_calling(t));
-        let list = config
-            .allowed_called
-            .iter()
-            .fold(list, |l, t| l.allow_called(t));
-        options.access_control(list)
+    options = match allow_lists(config) {
+        Some(list) => options.access_control(list),
+        None => options.access_control(AcceptAny),
     };
     let port = config.port;
     let addr = SocketAddr::new(config.bind_address, port);
@@ -131,30 +132,134 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
             Phase::Listen
         })?;
 
-    let handle = acceptor.shutdown_handle();
-    let grace = config.shutdown_timeout;
-    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| {
-        fatal!("cannot install signal handlers: {e}");
-        Phase::Listen
-    })?;
-    thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            let name = if signal == SIGINT {
-                "SIGINT"
-            } else {
-                "SIGTERM"
-            };
-            warn!(
-                "received {name}: no longer accepting associations; waiting up to {} s for {} association(s) in progress",
-                grace.as_secs(),
-                handle.active_associations()
-            );
-            handle.shutdown(grace);
-        }
-    });
+    let stop = acceptor.shutdown_handle();
+    let reload = acceptor.reload_handle();
+    let signals =
+        Signals::new([SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2]).map_err(|e| {
+            fatal!("cannot install signal handlers: {e}");
+            Phase::Listen
+        })?;
+    let config = config.clone();
+    thread::spawn(move || handle_signals(signals, &config, &stop, &reload));
     acceptor.serve();
     info!("all associations ended, exiting");
     Ok(())
+}
+
+/// Acts on each signal until the process ends.
+fn handle_signals(
+    mut signals: Signals,
+    config: &Config,
+    stop: &ShutdownHandle,
+    reload: &ReloadHandle,
+) {
+    for signal in signals.forever() {
+        let name = match signal {
+            SIGINT => "SIGINT",
+            SIGTERM => "SIGTERM",
+            SIGQUIT => "SIGQUIT",
+            SIGHUP => "SIGHUP",
+            SIGUSR1 => "SIGUSR1",
+            _ => "SIGUSR2",
+        };
+        match signal {
+            SIGHUP => reload_policy(config, reload),
+            SIGUSR1 | SIGUSR2 => {
+                warn!("received {name}: ignored (reserved)");
+            }
+            _ if stop.is_shutting_down() => {
+                warn!("received {name}: already shutting down");
+            }
+            _ => {
+                let grace = config.shutdown_timeout;
+                warn!(
+                    "received {name}: no longer accepting associations; waiting up to {} s for {} association(s) in progress",
+                    grace.as_secs(),
+                    stop.active_associations()
+                );
+                stop.shutdown(grace);
+            }
+        }
+    }
+}
+
+/// SIGHUP: reads the command line again (its `@file`s included), loads the profile it names
+/// and swaps it, with the AE title allow-lists, in for new associations. When anything fails,
+/// the previous ones stay.
+fn reload_policy(config: &Config, reload: &ReloadHandle) {
+    warn!("received SIGHUP: reloading the association configuration and the AE title allow-lists");
+    let keeping = "keeping the previous association configuration and AE title allow-lists";
+    let args = match dcmrecv_cli::parse(std::env::args_os()) {
+        Ok(dcmrecv_cli::Parsed::Run(args)) => args,
+        Ok(_) => {
+            error!("cannot reload: the command line no longer starts the receiver; {keeping}");
+            return;
+        }
+        Err(e) => {
+            error!("cannot reload: {e}; {keeping}");
+            return;
+        }
+    };
+    let info_enabled = tracing::enabled!(tracing::Level::INFO);
+    let fresh = match Config::from_args(&args, config.log.clone(), info_enabled) {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            error!("cannot reload: {e}; {keeping}");
+            return;
+        }
+    };
+    let profile = match profile::load(&fresh.profile) {
+        Ok(profile) => profile,
+        Err(e) => {
+            if let Some(message) = e.dcmtk_error_message() {
+                error!("{message}");
+            }
+            if e.line().is_some() {
+                error!("{e}");
+            }
+            error!(
+                "cannot reload association configuration: {}; {keeping}",
+                e.dcmtk_reason()
+            );
+            return;
+        }
+    };
+    let name = profile.name().to_string();
+    match allow_lists(&fresh) {
+        Some(list) => reload.reload(profile, list),
+        None => reload.reload(profile, AcceptAny),
+    }
+    info!(
+        "reloaded the association configuration (profile {name}) and the AE title allow-lists ({} calling, {} called); they apply to new associations",
+        fresh.allowed_calling.len(),
+        fresh.allowed_called.len()
+    );
+    let mut others = fresh;
+    others.profile = config.profile.clone();
+    others.allowed_calling = config.allowed_calling.clone();
+    others.allowed_called = config.allowed_called.clone();
+    if others != *config {
+        warn!(
+            "SIGHUP: changes to options other than -xf/+xa and --allow-calling/--allow-called take effect only after a restart"
+        );
+    }
+}
+
+/// `--allow-calling`/`--allow-called` as an access control (`None`: none given, accept any).
+fn allow_lists(config: &Config) -> Option<AeTitleAllowList> {
+    if config.allowed_calling.is_empty() && config.allowed_called.is_empty() {
+        return None;
+    }
+    let list = config
+        .allowed_calling
+        .iter()
+        .fold(AeTitleAllowList::new(), |l, t| l.allow_calling(t));
+    Some(
+        config
+            .allowed_called
+            .iter()
+            .fold(list, |l, t| l.allow_called(t)),
+    )
 }
 
 /// The storage policy's options from the configuration.

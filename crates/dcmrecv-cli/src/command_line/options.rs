@@ -114,7 +114,28 @@ dcmrecv_cmdline::option_table! {
     /// `--max-associations N`.
     MaxAssociations = None, "--max-associations", 1, [
         "[n]umber: integer (1..65535, default: 64)",
-        "serve at most n associations at the same time",
+        "serve at most n associations at the same time;",
+        "when all are taken, abort the one idle longest",
+        "if idle longer than -ta, else reject",
+    ];
+    /// `--max-pending N`.
+    MaxPending = None, "--max-pending", 1, [
+        "[n]umber: integer (1..65535, default: 512)",
+        "hold at most n connections that have not sent",
+        "their association request; beyond, close the",
+        "oldest of them",
+    ];
+    /// `--max-pending-per-ip N`.
+    MaxPendingPerAddress = None, "--max-pending-per-ip", 1, [
+        "[n]umber: integer (1..65535, default: 32)",
+        "the same, per source IP address",
+    ];
+    /// `--pending-timeout SECONDS`.
+    PendingTimeout = None, "--pending-timeout", 1, [
+        "[s]econds: integer (default: 10)",
+        "close a connection that has not sent its whole",
+        "association request (and TLS handshake) within",
+        "s seconds (or -ta, if shorter)",
     ];
     /// `--allow-calling AE` (repeatable).
     AllowCalling = None, "--allow-calling", 1, [
@@ -131,8 +152,9 @@ dcmrecv_cmdline::option_table! {
     /// `--shutdown-timeout SECONDS`.
     ShutdownTimeout = None, "--shutdown-timeout", 1, [
         "[s]econds: integer (default: 10)",
-        "on SIGTERM/SIGINT, let running associations",
-        "finish for up to s seconds",
+        "on SIGTERM/SIGINT/SIGQUIT, let running",
+        "associations finish for up to s seconds",
+        "(SIGHUP reloads -xf and the allow-lists)",
     ];
     /// `+fs`.
     Fsync = Some("+fs"), "--fsync", 0, [
@@ -201,6 +223,9 @@ pub(crate) const HELP_LAYOUT: &[Layout] = {
         Subgroup("network:"),
         O(Opt::BindAddress.spec()),
         O(Opt::MaxAssociations.spec()),
+        O(Opt::MaxPending.spec()),
+        O(Opt::MaxPendingPerAddress.spec()),
+        O(Opt::PendingTimeout.spec()),
         O(Opt::AllowCalling.spec()),
         O(Opt::AllowCalled.spec()),
         O(Opt::ShutdownTimeout.spec()),

@@ -199,6 +199,43 @@ fn handles_and_acceptors_can_move_between_threads() {
     fn shareable<T: Send + Sync + Clone + 'static>() {}
     fn movable<T: Send + 'static>() {}
     shareable::<dcmrecv_storage_scp::ShutdownHandle>();
+    shareable::<dcmrecv_storage_scp::ReloadHandle>();
     movable::<dcmrecv_storage_scp::Acceptor>();
     shareable::<dcmrecv_storage_scp::AcceptorOptions>();
+}
+
+// See: https://github.com/dcmrecv-rs/dcmrecv-rs/issues/11 (item 4: when every slot is taken,
+// only an association idle on the peer's side makes way, never one busy on ours).
+#[test]
+fn an_association_busy_on_our_side_is_not_idle_and_keeps_its_slot() {
+    let server = Server::start_with(
+        AcceptorOptions::new()
+            .profile(storage_profile())
+            .max_associations(1)
+            .acse_timeout(Duration::from_millis(500)),
+        Behaviour {
+            finish_delay: Some(Duration::from_millis(1500)),
+            ..Behaviour::default()
+        },
+    );
+    let (mut busy, _) =
+        Client::associate_ok(server.addr, &rq("BUSYSINK", vec![pc(3, CT, &[EXPLICIT])]));
+    busy.send(&p_data(&[
+        pdv(3, COMMAND_LAST, &c_store_rq(1, CT, "1.2.3.11")),
+        pdv(3, DATA_LAST, &payload(1000)),
+    ]));
+    // The sink takes 1.5 s, longer than the ACSE timeout: the association is busy, not idle.
+    std::thread::sleep(Duration::from_millis(900));
+    let mut newcomer = Client::connect(server.addr);
+    match newcomer.associate(&rq("NEWCOMER", vec![pc(3, CT, &[EXPLICIT])])) {
+        dicom_ul::pdu::Pdu::AssociationRJ(_) => {}
+        other => panic!("expected A-ASSOCIATE-RJ, got {other:?}"),
+    }
+    let (_, rsp) = busy.read_command().expect("the C-STORE-RSP");
+    assert_eq!(us(&parse_command(&rsp), 0x0900), Some(0));
+    // Now it waits for its peer: after the ACSE timeout it makes way for a new association.
+    std::thread::sleep(Duration::from_millis(700));
+    let (_, _) = Client::associate_ok(server.addr, &rq("SECONDTRY", vec![pc(3, CT, &[EXPLICIT])]));
+    busy.expect_abort();
+    assert_logged("BUSYSINK", "to admit a new association");
 }

@@ -407,3 +407,74 @@ fn shutdown_aborts_a_tls_association() {
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
     c.expect_abort();
 }
+
+// See: https://github.com/dcmrecv-rs/dcmrecv-rs/issues/11 (item 4: the DIMSE timeout is a
+// deadline for a whole PDU, also when its TLS record arrives a byte at a time).
+#[test]
+fn a_tls_peer_that_drips_a_record_is_cut_by_the_dimse_timeout() {
+    use std::io::{Read, Write};
+    let pki = pki("dripper");
+    let server = tls_server(
+        &pki,
+        ClientCerts::Required,
+        AcceptorOptions::new()
+            .profile(storage_profile())
+            .dimse_timeout(Some(Duration::from_secs(1))),
+    );
+    let sock = std::net::TcpStream::connect(server.addr).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn =
+        rustls::ClientConnection::new(client_config(&pki.ca, Some(&pki.client)), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let request = rq("TLSDRIP", vec![pc(1, VERIFICATION, &[IMPLICIT])]);
+    tls.write_all(&encode(&Pdu::AssociationRQ(request)))
+        .unwrap();
+    let mut header = [0u8; 6];
+    tls.read_exact(&mut header).unwrap();
+    assert_eq!(header[0], 0x02, "A-ASSOCIATE-AC");
+    let length = u32::from_be_bytes([header[2], header[3], header[4], header[5]]) as usize;
+    let mut body = vec![0u8; length];
+    tls.read_exact(&mut body).unwrap();
+    // The TLS record of a C-ECHO, sent one byte every 50 ms (about 6 s for all of it).
+    tls.conn
+        .writer()
+        .write_all(&p_data(&[pdv(1, COMMAND_LAST, &c_echo_rq(1))]))
+        .unwrap();
+    let mut record = Vec::new();
+    while tls.conn.wants_write() {
+        tls.conn.write_tls(&mut record).unwrap();
+    }
+    assert!(record.len() > 100, "{} bytes", record.len());
+    let start = Instant::now();
+    tls.sock
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut cut = None;
+    for byte in &record {
+        if tls.sock.write_all(&[*byte]).is_err() {
+            cut = Some(start.elapsed());
+            break;
+        }
+        let mut buf = [0u8; 64];
+        match tls.sock.read(&mut buf) {
+            Ok(_) => {
+                // The server's (encrypted) A-ABORT, or its close.
+                cut = Some(start.elapsed());
+                break;
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => {
+                cut = Some(start.elapsed());
+                break;
+            }
+        }
+    }
+    let cut = cut.expect("the dripping peer was never cut");
+    assert!(cut >= Duration::from_millis(900), "{cut:?}");
+    assert!(cut < Duration::from_millis(2000), "{cut:?}");
+    assert_logged("TLSDRIP", "DIMSE timeout");
+}
