@@ -20,6 +20,9 @@ use crate::dimse_dump;
 use crate::dump::{self, Kind, Ours, PeerItems};
 use crate::gate::Gate;
 use crate::negotiate::{self, Outcome, PcResult, clean_uid};
+use crate::observer::{
+    AssociationEnd, AssociationObserver, EndReason, RejectReason, Rejection, StoreOutcome,
+};
 use crate::options::AcceptorOptions;
 use crate::pending::{Accepted, Ready};
 use crate::reload::PolicyCell;
@@ -133,7 +136,11 @@ fn serve_connection<S: Transport>(
             // The parsed request and its bytes are dropped here, with the permit: an
             // established association keeps only what it negotiated.
             Some(rq) => establish(&mut conn, rq, &host, ctx, span),
-            None => Err(Refused::Abort),
+            None => {
+                let rejection = Rejection::new(RejectReason::Malformed, conn.peer, "", "");
+                options.observer.association_rejected(&rejection);
+                Err(Refused::Abort)
+            }
         }
     };
     drop(request);
@@ -203,11 +210,22 @@ fn establish<S: Transport>(
     let options = &ctx.options;
     let policy = ctx.policy.current();
     let rq = &rq;
+    let peer_addr = conn.peer;
+    let rejected = |reason: RejectReason| {
+        let rejection = Rejection::new(
+            reason,
+            peer_addr,
+            rq.calling_ae_title.trim(),
+            rq.called_ae_title.trim(),
+        );
+        options.observer.association_rejected(&rejection);
+    };
     if rq.protocol_version & 1 == 0 {
         error!(
             "Could not receive association request: DUL Unsupported peer protocol {:04x}; expected 0001 in parseAssociate",
             rq.protocol_version
         );
+        rejected(RejectReason::ProtocolVersion);
         return Err(reject(conn, 1, 2, 2));
     }
     span.record("calling", rq.calling_ae_title.as_str());
@@ -238,6 +256,7 @@ fn establish<S: Transport>(
 
     if clean_uid(&rq.application_context_name) != APPLICATION_CONTEXT {
         info!("Refusing Association (bad application context)");
+        rejected(RejectReason::ApplicationContext);
         return Err(reject(conn, 2, 1, 2));
     }
     if conn.over_limit {
@@ -245,6 +264,7 @@ fn establish<S: Transport>(
             "Refusing Association (too many concurrent associations, the limit is {})",
             options.max_associations
         );
+        rejected(RejectReason::TooManyAssociations);
         return Err(reject(conn, 2, 3, 2));
     }
     let access = crate::access::AccessRequest::new(
@@ -256,6 +276,7 @@ fn establish<S: Transport>(
     .with_tls(conn.tls.as_ref());
     if let Err(denied) = policy.access_control.check(&access) {
         warn!("Refusing Association ({})", denied.text());
+        rejected(RejectReason::AccessDenied);
         return Err(reject(conn, 1, 1, denied.reason()));
     }
     let outcome = negotiate::negotiate(rq, &policy.profile);
@@ -265,16 +286,19 @@ fn establish<S: Transport>(
             dump::render(Kind::Rj, rq, Some(&outcome), &ours)
         });
         info!("Refusing Association (no acceptable presentation contexts)");
+        rejected(RejectReason::NoPresentationContexts);
         return Err(reject(conn, 1, 1, 1));
     }
     // DCMTK cannot build an A-ASSOCIATE-AC for blank AE titles and never answers
     // (measured); we reject cleanly instead.
     if rq.called_ae_title.trim().is_empty() {
         error!("Illegal service parameter: Called AP Title");
+        rejected(RejectReason::BlankAeTitle);
         return Err(reject(conn, 1, 1, 7));
     }
     if rq.calling_ae_title.trim().is_empty() {
         error!("Illegal service parameter: Calling AP Title");
+        rejected(RejectReason::BlankAeTitle);
         return Err(reject(conn, 1, 1, 3));
     }
 
@@ -306,6 +330,7 @@ fn establish<S: Transport>(
         calling_ae_title: rq.calling_ae_title.clone(),
         called_ae_title: rq.called_ae_title.clone(),
         peer_addr: conn.peer,
+        peer_host: host.to_string(),
         local_addr: conn.local,
         peer_implementation_class_uid: peer.implementation_class_uid,
         peer_implementation_version_name: peer.implementation_version_name,
@@ -489,16 +514,20 @@ enum End {
 }
 
 impl End {
-    fn name(self) -> &'static str {
+    fn reason(self) -> EndReason {
         match self {
-            End::Released => "released",
-            End::PeerAborted => "peer aborted",
-            End::Abort => "aborted",
-            End::TimedOut => "timed out",
-            End::Shutdown => "shut down",
-            End::WriteFailed => "connection lost",
-            End::MadeWay => "aborted to admit another",
+            End::Released => EndReason::Released,
+            End::PeerAborted => EndReason::PeerAborted,
+            End::Abort => EndReason::Aborted,
+            End::TimedOut => EndReason::TimedOut,
+            End::Shutdown => EndReason::Shutdown,
+            End::WriteFailed => EndReason::ConnectionLost,
+            End::MadeWay => EndReason::MadeWay,
         }
+    }
+
+    fn name(self) -> &'static str {
+        self.reason().name()
     }
 }
 
@@ -536,6 +565,10 @@ struct Transfer {
     failure: Option<StoreStatus>,
     bytes: u64,
     span: Span,
+    /// The request, kept for the association observer (only when there is one).
+    observed: Option<StoreRequest>,
+    /// When the C-STORE-RQ command was complete.
+    started: Instant,
 }
 
 impl Transfer {
@@ -578,6 +611,8 @@ struct Dimse<'a> {
     objects: u64,
     failed: u64,
     data_set_bytes: u64,
+    /// Watches this association, when the acceptor's observer asked to.
+    observer: Option<Box<dyn AssociationObserver>>,
 }
 
 fn serve<S: Transport>(
@@ -607,6 +642,7 @@ fn serve<S: Transport>(
         objects: 0,
         failed: 0,
         data_set_bytes: 0,
+        observer: options.observer.association_started(&established.info),
     };
     let end = loop {
         if ctx.aborting.load(Ordering::SeqCst) {
@@ -702,6 +738,15 @@ fn serve<S: Transport>(
             megabytes / seconds.max(1e-6),
         );
     };
+    if let Some(observer) = dimse.observer.take() {
+        observer.ended(&AssociationEnd {
+            reason: end.reason(),
+            objects: dimse.objects,
+            failed: dimse.failed,
+            bytes: dimse.data_set_bytes,
+            duration: established.started.elapsed(),
+        });
+    }
     match end {
         End::Released => {
             summary();
@@ -797,6 +842,18 @@ impl Dimse<'_> {
             );
             debug!(message_id = transfer.message_id, "object abandoned: {why}");
             transfer.abort_sink();
+            if let (Some(observer), Some(request)) =
+                (self.observer.as_mut(), transfer.observed.take())
+            {
+                let outcome = StoreOutcome {
+                    status: StoreStatus::out_of_resources(format!("not completed: {why}")),
+                    receipt: None,
+                    bytes: transfer.bytes,
+                    duration: transfer.started.elapsed(),
+                    responded: false,
+                };
+                observer.store_done(&request, &outcome);
+            }
         }
         self.state = State::Idle;
     }
@@ -1004,6 +1061,7 @@ impl Dimse<'_> {
             move_originator_message_id: command.move_originator_message_id,
             association: Arc::clone(&self.assoc.info),
         };
+        let observed = self.observer.is_some().then(|| request.clone());
         let (sink, failure) = match self.ctx.sinks.begin(&request) {
             Ok(sink) => (Some(sink), None),
             Err(status) => {
@@ -1028,6 +1086,8 @@ impl Dimse<'_> {
             failure,
             bytes: 0,
             span,
+            observed,
+            started: Instant::now(),
         })))
     }
 
@@ -1058,12 +1118,15 @@ impl Dimse<'_> {
         }
         debug!("Received dataset on presentation context {}", transfer.pc);
         transfer.dump_request(self.ctx.options.uid_names);
+        let mut receipt = None;
         let status = if transfer.bytes == 0 {
             warn!("received an empty data set");
             transfer.abort_sink();
             StoreStatus::cannot_understand("empty data set")
         } else if let Some(sink) = transfer.sink.take() {
-            sink.finish()
+            let (status, returned) = sink.finish_with_receipt();
+            receipt = returned;
+            status
         } else {
             transfer
                 .failure
@@ -1100,7 +1163,19 @@ impl Dimse<'_> {
         } else {
             info!("Sending C-STORE Response ({})", status.display_name());
         }
-        self.send(stream, transfer.pc, &response)?;
+        let sent = self.send(stream, transfer.pc, &response);
+        if let (Some(observer), Some(request)) = (self.observer.as_mut(), transfer.observed.take())
+        {
+            let outcome = StoreOutcome {
+                status,
+                receipt,
+                bytes: transfer.bytes,
+                duration: transfer.started.elapsed(),
+                responded: sent.is_ok(),
+            };
+            observer.store_done(&request, &outcome);
+        }
+        sent?;
         Ok(State::Idle)
     }
 

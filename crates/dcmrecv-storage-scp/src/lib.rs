@@ -8,6 +8,13 @@
 //! [`StoreSink`] the factory returns, PDV by PDV, as it arrives; the status the sink returns is
 //! the C-STORE response.
 //!
+//! To watch rather than store (events, hooks, metrics), give the options an [`Observer`]
+//! ([`AcceptorOptions::observer`]): it hears of every rejected request, every established
+//! association (returning an [`AssociationObserver`] for it), every C-STORE after its response
+//! was written, with the [`Receipt`] its sink returned from
+//! [`StoreSink::finish_with_receipt`], and every association's end. A listener bound by
+//! someone else (systemd socket activation) is served with [`AcceptorOptions::from_listener`].
+//!
 //! # Example
 //!
 //! A receiver that hashes every object instead of storing it, answering a C-ECHO:
@@ -177,6 +184,7 @@ mod dump;
 pub mod fuzzing;
 mod gate;
 mod negotiate;
+mod observer;
 mod options;
 mod pending;
 mod reload;
@@ -188,6 +196,10 @@ mod tls;
 mod wire;
 
 pub use access::{AcceptAny, AccessControl, AccessDenied, AccessRequest, AeTitleAllowList};
+pub use observer::{
+    AssociationEnd, AssociationObserver, EndReason, Observer, Receipt, RejectReason, Rejection,
+    StoreOutcome,
+};
 pub use options::{
     AcceptorOptions, DEFAULT_ACSE_TIMEOUT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, DEFAULT_MAX_ASSOCIATIONS, DEFAULT_MAX_PDU,

@@ -9,6 +9,7 @@ use dcmrecv_asconfig::Profile;
 use snafu::{Snafu, ensure};
 
 use crate::access::{AcceptAny, AccessControl};
+use crate::observer::{NoObserver, Observer};
 use crate::server::{self, Acceptor};
 use crate::sink::SinkFactory;
 
@@ -144,6 +145,7 @@ pub struct AcceptorOptions {
     pub(crate) access_control: Arc<dyn AccessControl>,
     pub(crate) uid_names: Option<UidNames>,
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) observer: Arc<dyn Observer>,
 }
 
 impl fmt::Debug for AcceptorOptions {
@@ -202,6 +204,7 @@ impl AcceptorOptions {
             access_control: Arc::new(AcceptAny),
             uid_names: Some(dcmrecv_asconfig::name_for_uid),
             tls: None,
+            observer: Arc::new(NoObserver),
         }
     }
 
@@ -399,6 +402,56 @@ impl AcceptorOptions {
             ZeroTimeoutSnafu { which: "DIMSE" }
         );
         Ok(())
+    }
+
+    /// Who watches associations and objects (events, hooks, metrics; see [`Observer`]);
+    /// default none.
+    ///
+    /// ```
+    /// struct Quiet;
+    /// impl dcmrecv_storage_scp::Observer for Quiet {}
+    /// let options = dcmrecv_storage_scp::AcceptorOptions::new().observer(Quiet);
+    /// # let _ = options;
+    /// ```
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observer = Arc::new(observer);
+        self
+    }
+
+    /// Like [`observer`](Self::observer), for an observer the caller keeps a handle to.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// struct Quiet;
+    /// impl dcmrecv_storage_scp::Observer for Quiet {}
+    /// let shared = Arc::new(Quiet);
+    /// let options = dcmrecv_storage_scp::AcceptorOptions::new().shared_observer(shared.clone());
+    /// # let _ = options;
+    /// ```
+    pub fn shared_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Validates the options and serves on a listener the caller bound already (for example
+    /// one systemd passed in by socket activation); see [`bind`](Self::bind).
+    ///
+    /// ```
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let acceptor = dcmrecv_storage_scp::AcceptorOptions::new()
+    ///     .from_listener(listener, |_: &dcmrecv_storage_scp::StoreRequest| {
+    ///         Err(dcmrecv_storage_scp::StoreStatus::out_of_resources("none"))
+    ///     })
+    ///     .unwrap();
+    /// assert!(acceptor.local_addr().ip().is_loopback());
+    /// ```
+    pub fn from_listener(
+        self,
+        listener: std::net::TcpListener,
+        sinks: impl SinkFactory,
+    ) -> Result<Acceptor, Error> {
+        self.validate()?;
+        server::from_listener(self, listener, Arc::new(sinks))
     }
 
     /// Validates the options, binds a TCP listener on `addr` and returns the acceptor, which

@@ -117,12 +117,34 @@ pub(crate) fn bind(
         .collect();
     let listener =
         StdListener::bind(addrs.as_slice()).context(BindListenerSnafu { addr: &shown })?;
+    serve_on(options, listener, &shown, sinks)
+}
+
+/// An acceptor on a listener bound by the caller (socket activation).
+pub(crate) fn from_listener(
+    options: AcceptorOptions,
+    listener: StdListener,
+    sinks: Arc<dyn SinkFactory>,
+) -> Result<Acceptor, Error> {
+    let shown = match listener.local_addr() {
+        Ok(addr) => addr.to_string(),
+        Err(_) => "the inherited listener".to_string(),
+    };
+    serve_on(options, listener, &shown, sinks)
+}
+
+fn serve_on(
+    options: AcceptorOptions,
+    listener: StdListener,
+    shown: &str,
+    sinks: Arc<dyn SinkFactory>,
+) -> Result<Acceptor, Error> {
     let local_addr = listener
         .local_addr()
-        .context(BindListenerSnafu { addr: &shown })?;
+        .context(BindListenerSnafu { addr: shown })?;
     listener
         .set_nonblocking(true)
-        .context(BindListenerSnafu { addr: &shown })?;
+        .context(BindListenerSnafu { addr: shown })?;
     let mut listener = TcpListener::from_std(listener);
     let poll = Poll::new().context(StartPollerSnafu)?;
     poll.registry()

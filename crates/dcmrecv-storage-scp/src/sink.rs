@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::observer::Receipt;
 use crate::status::StoreStatus;
 use crate::tls::TlsInfo;
 
@@ -49,6 +50,9 @@ pub struct AssociationInfo {
     pub called_ae_title: String,
     /// The requestor's address.
     pub peer_addr: SocketAddr,
+    /// The requestor's host name as logged: reverse-resolved, or the IP address when host
+    /// lookup is off (`-dhl`) or fails.
+    pub peer_host: String,
     /// Our address on this connection.
     pub local_addr: Option<SocketAddr>,
     /// The requestor's Implementation Class UID, if it sent one.
@@ -77,6 +81,7 @@ impl AssociationInfo {
             id: 0,
             calling_ae_title: calling_ae_title.into(),
             called_ae_title: called_ae_title.into(),
+            peer_host: peer_addr.ip().to_string(),
             peer_addr,
             local_addr: None,
             peer_implementation_class_uid: None,
@@ -179,6 +184,13 @@ pub trait StoreSink: Send {
     /// Called after the last data PDV; the returned status is sent in the C-STORE-RSP. Once
     /// `finish` has run, the response is sent even if the server is shutting down.
     fn finish(self: Box<Self>) -> StoreStatus;
+
+    /// [`finish`](StoreSink::finish), also returning what the
+    /// [`AssociationObserver`](crate::AssociationObserver) should know about the stored object
+    /// (for example its file name); the SCP calls this one. The default returns no receipt.
+    fn finish_with_receipt(self: Box<Self>) -> (StoreStatus, Option<Receipt>) {
+        (self.finish(), None)
+    }
 
     /// Called instead of `finish` when the object will not be completed: the peer aborted or
     /// closed the connection, a timeout expired, a protocol error aborted the association, the

@@ -11,5 +11,6 @@
 mod dimse;
 mod lifecycle;
 mod negotiation;
+mod observer;
 mod support;
 mod tls;
