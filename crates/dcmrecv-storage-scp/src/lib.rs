@@ -197,8 +197,8 @@ mod wire;
 
 pub use access::{AcceptAny, AccessControl, AccessDenied, AccessRequest, AeTitleAllowList};
 pub use observer::{
-    AssociationEnd, AssociationObserver, EndReason, Observer, Receipt, RejectReason, Rejection,
-    StoreOutcome,
+    AssociationEnd, AssociationObserver, EndReason, Observer, Observers, Receipt, RejectReason,
+    Rejection, StoreOutcome,
 };
 pub use options::{
     AcceptorOptions, DEFAULT_ACSE_TIMEOUT, DEFAULT_IMPLEMENTATION_CLASS_UID,

@@ -293,6 +293,95 @@ impl Rejection {
     }
 }
 
+/// Several observers as one, called in the order they were added (for example events, hooks
+/// and metrics, each built by its own crate).
+///
+/// ```
+/// use std::sync::Arc;
+/// use dcmrecv_storage_scp::{Observer, Observers};
+/// struct A;
+/// impl Observer for A {}
+/// let both = Observers::default().with(Arc::new(A)).with(Arc::new(A));
+/// assert_eq!(both.len(), 2);
+/// let options = dcmrecv_storage_scp::AcceptorOptions::new().observer(both);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Default)]
+pub struct Observers {
+    all: Vec<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observers")
+            .field("len", &self.all.len())
+            .finish()
+    }
+}
+
+impl Observers {
+    /// Adds `observer` after the others.
+    pub fn with(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.all.push(observer);
+        self
+    }
+
+    /// How many observers there are.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Whether there are none.
+    ///
+    /// ```
+    /// assert!(dcmrecv_storage_scp::Observers::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+}
+
+impl Observer for Observers {
+    fn association_rejected(&self, rejection: &Rejection) {
+        for observer in &self.all {
+            observer.association_rejected(rejection);
+        }
+    }
+
+    fn association_started(
+        &self,
+        info: &Arc<AssociationInfo>,
+    ) -> Option<Box<dyn AssociationObserver>> {
+        let each: Vec<Box<dyn AssociationObserver>> = self
+            .all
+            .iter()
+            .filter_map(|observer| observer.association_started(info))
+            .collect();
+        if each.is_empty() {
+            None
+        } else {
+            Some(Box::new(EachAssociation(each)))
+        }
+    }
+}
+
+/// The association observers of [`Observers`].
+struct EachAssociation(Vec<Box<dyn AssociationObserver>>);
+
+impl AssociationObserver for EachAssociation {
+    fn store_done(&mut self, request: &StoreRequest, outcome: &StoreOutcome) {
+        for observer in &mut self.0 {
+            observer.store_done(request, outcome);
+        }
+    }
+
+    fn ended(self: Box<Self>, end: &AssociationEnd) {
+        for observer in self.0 {
+            observer.ended(end);
+        }
+    }
+}
+
 /// The observer of an acceptor built without one.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct NoObserver;
