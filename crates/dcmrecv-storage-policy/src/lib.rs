@@ -133,12 +133,15 @@
 //!   association) at 10,000 with the usual 8 MiB stack.
 //! - A NUL in a SOP Instance UID is refused (0xC000); DCMTK cuts the file name at the NUL.
 
+#[cfg(feature = "object-store")]
+mod bucket;
 #[doc(hidden)]
 pub mod fuzzing;
 mod incoming;
 mod meta;
 mod naming;
 mod options;
+mod placement;
 mod prefix;
 mod scanner;
 mod storage;
@@ -150,11 +153,14 @@ mod uid;
 #[cfg(test)]
 mod test_support;
 
+#[cfg(feature = "object-store")]
+pub use bucket::{ObjectStoreOutput, is_object_store_url};
 pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
+pub use naming::default_node_id;
 pub use options::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,
 };
 pub use prefix::modality_prefix;
 pub use storage::{OpenError, Storage};
-pub use sweep::SweepError;
+pub use sweep::{Leftover, SweepError};
