@@ -1,5 +1,5 @@
 //! Start-up failures, exit codes and the command line of the built `dcmrecv`, each run with the
-//! same arguments against the real `/usr/bin/dcmrecv` (spec §1.3, §1.4).
+//! same arguments against the real `/usr/bin/dcmrecv`.
 //!
 //! Ours prints the same `W:`/`E:`/`F:`/`error:` lines with the same exit code. Where ours adds a
 //! line, the test names it; the only such line is the one that locates a profile error

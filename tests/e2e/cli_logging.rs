@@ -1,6 +1,6 @@
-//! The log of the built `dcmrecv` next to the real dcmrecv's for the same associations (spec
-//! §5.3): `-v` lines, `+v` negotiation dumps, `-d` DIMSE message dumps, unrecognised PDU
-//! types, our per-association summary line and `--log-format json`.
+//! The log of the built `dcmrecv` next to the real dcmrecv's for the same associations: `-v`
+//! lines, `+v` negotiation dumps, `-d` DIMSE message dumps, unrecognised PDU types, our
+//! per-association summary line and `--log-format json`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,7 +86,7 @@ fn verbose_lines_are_dcmrecvs() {
     let theirs = transcript(&Receiver::dcmtk(), &args);
     let ours = without_summaries(transcript(&Receiver::ours(), &args), &SUMMARIES);
     assert_eq!(ours, theirs);
-    // The comparison is not vacuous: this is the catalogue of spec §5.3.
+    // The comparison is not vacuous: these are the log lines DCMTK prints.
     assert_eq!(
         theirs,
         [

@@ -1,5 +1,5 @@
 //! What ours stores next to what the real dcmrecv stores, for the same files sent with the same
-//! client (`/usr/bin/dcmsend`) and the same options (spec §4): file names (`+fd`), the `+ssd`
+//! client (`/usr/bin/dcmsend`) and the same options: file names (`+fd`), the `+ssd`
 //! layout with its Series Date edge cases, `+B` files byte for byte, normal-mode meta headers
 //! and data sets; and the two places where ours deliberately differs: normal mode keeps the
 //! received bytes (DCMTK re-encodes sequences with undefined length), and `+B` works together
@@ -113,7 +113,7 @@ fn default_names_meta_headers_and_data_sets_are_dcmtks() {
     assert_eq!(kinds, BTreeSet::from(["group-length", "meta"]), "{diffs:?}");
     let stored = stored_files(&run.theirs);
     assert_eq!(stored_files(&run.ours), stored);
-    // Most of the corpus is storable with this profile (spec §4.9 counts 65 pydicom files).
+    // Most of the corpus is storable with this profile.
     assert!(stored.len() >= 60, "only {} files stored", stored.len());
     for name in [
         "CT.1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322",
@@ -142,7 +142,7 @@ fn series_date_layout_is_dcmtks() {
     };
     let layout = dirs(&run.theirs);
     assert_eq!(dirs(&run.ours), layout);
-    // The edge cases of spec §4.2 (synthesised as CT.<root>.9.<n>): dotted and multi-valued
+    // The Series Date edge cases (synthesised as CT.<root>.9.<n>): dotted and multi-valued
     // dates count, 31 February counts, month 13 / dashes / empty / missing go to undef/<today>.
     let undef: Vec<&String> = layout.iter().filter(|d| d.starts_with("undef/")).collect();
     assert_eq!(undef.len(), 1, "{layout:?}");

@@ -67,7 +67,7 @@ pub fn synthesize(dir: &Path, options: SynthOptions) -> Vec<PathBuf> {
             }
         }
     }
-    // Series Date edge cases for +ssd (spec §4.2).
+    // Series Date edge cases for +ssd.
     let dates = [
         ("dotted", Some("2020.01.15")),
         ("feb31", Some("20200231")),

@@ -7,6 +7,7 @@
 //! - [`peers`]: where the DCMTK binaries and the Python venv are, and how to call them.
 //! - [`process`]: free ports, waiting for a listener, and a guard that stops a child by its PID.
 //! - [`receiver`]: our built `dcmrecv` and the real one, started side by side.
+//! - [`cargo`]: running cargo without the variables cargo set for us (no needless rebuilds).
 //! - [`clients`]: running `storescu`, `dcmsend` and `echoscu` and reading their statuses.
 //! - [`compare`]: what two receivers stored: paths, meta headers, dataset bytes, parsed datasets.
 //! - [`disk`]: what a receiver left in its output directory; small tmpfs mounts to fill up or
@@ -31,7 +32,10 @@
 //!   configuration shipped in `etc/haproxy/`.
 //! - [`upload_rate`]: the raw upload rate to a store with `object_store` alone (the physical
 //!   limit of the object-storage bench rows).
+//! - [`raw`]: the raw-PDU client of `dcmrecv-testpeer`, for well-formed and malformed traffic
+//!   byte by byte.
 
+pub mod cargo;
 pub mod clients;
 pub mod compare;
 pub mod corpus;
@@ -46,8 +50,14 @@ pub mod peers;
 pub mod pki;
 pub mod process;
 pub mod profiles;
-pub mod raw;
+pub use dcmrecv_testpeer as raw;
 pub mod receiver;
 pub mod s3;
 pub mod throttle;
 pub mod upload_rate;
+
+/// The code blocks of the workspace README, compiled as doctests (this crate depends on every
+/// library the README uses).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -9,8 +9,8 @@ pub const DCMTK_HINT: &str = "DCMTK is required for the end-to-end tests: \
 
 /// The hint printed when the Python venv is missing.
 pub const VENV_HINT: &str = "a Python venv with pydicom and pynetdicom is required for the end-to-end tests: \
-     `python3 -m venv target/e2e-venv && target/e2e-venv/bin/pip install pydicom pynetdicom` \
-     (or set DCMRECV_E2E_VENV to an existing venv); `.ci/run` does this for you";
+     `cargo xtask provision` makes it at target/e2e-venv (`cargo xtask ci` does so first), \
+     or set DCMRECV_E2E_VENV to an existing venv";
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {

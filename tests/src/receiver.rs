@@ -93,8 +93,7 @@ pub fn ours_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = Command::new(cargo)
+            let status = crate::cargo::command()
                 .args(["build", "--quiet", "-p", "dcmrecv"])
                 .current_dir(workspace_root())
                 .status()

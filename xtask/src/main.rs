@@ -1,20 +1,27 @@
 //! Project automation for dcmrecv-rs, run as `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks, in order (format, lints, tests, docs).
+//! - `ci`: everything CI checks (format, lints, tests, docs, packages, the .deb, conformance),
+//!   after making the Python venv the e2e tests need.
 //! - `bench`: side-by-side benchmarks against the real dcmrecv.
 //! - `conformance`: differential testing against the real `/usr/bin/dcmrecv`.
 //! - `fuzz`: the fuzz targets for as long as asked (`fuzz.rs`).
 //! - `load`: many associations at once against both receivers (`load.rs`).
 //! - `loadgen`: the fast load generator against a running receiver; `null-scp`, its
 //!   discarding SCP (`loadgen.rs`).
+//! - `provision`: the e2e venv, and the system packages that are missing (`provision.rs`).
+//! - `package`: `cargo package` and each packaged crate's tests (`package.rs`).
+//! - `dist`: the Debian package, and with `--check` its installation test (`dist.rs`).
 //! - `tidy` checks live in `tidy.rs` as `#[test]`s, so `cargo test` runs them.
 
 mod bench;
 mod ci;
 mod conformance;
+mod dist;
 mod fuzz;
 mod load;
 mod loadgen;
+mod package;
+mod provision;
 mod shell;
 #[cfg(test)]
 mod tidy;
@@ -25,8 +32,17 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci            cargo fmt --check, clippy -D warnings, every test, docs with -D warnings,
-                and the reduced conformance run
+  ci            the one test command: makes the e2e venv if missing, then cargo fmt --check,
+                clippy -D warnings, every test (--no-fail-fast), docs with -D warnings,
+                package (below), dist --check (below, as root) and the reduced conformance
+                run; every job runs, the failed ones are listed at the end
+  provision     what ci does first: make the e2e venv (target/e2e-venv, pydicom 3.0.2,
+                pynetdicom 3.0.4) unless DCMRECV_E2E_VENV names one; name what is missing
+  package       cargo package of every published crate, then each one's tests from its
+                unpacked .crate (--allow-dirty for uncommitted changes)
+  dist          the .deb (cargo-deb, installed when missing): /usr/bin/dcmrecv-rs, its man
+                page, /etc/dcmrecv-rs/; --check installs it, runs --version and a C-ECHO,
+                and purges it (needs root)
   bench         ours vs the real dcmrecv: throughput, CPU, peak RSS (--quick for a short run,
                 --runs N, --files N, --large-mib N, --huge-mib N, --ours PATH), then the
                 capacity section with our load generator (--capacity: only that;
@@ -58,6 +74,16 @@ fn main() -> ExitCode {
         Some("load") => load::main(&args[1..]),
         Some("loadgen") => loadgen::main(&args[1..]),
         Some("null-scp") => loadgen::null_scp(&args[1..]),
+        Some("package") => package::main(&args[1..]),
+        Some("provision") => {
+            let missing = provision::provision();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} prerequisite(s) missing", missing.len()))
+            }
+        }
+        Some("dist") => dist::main(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;

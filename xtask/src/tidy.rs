@@ -11,6 +11,8 @@ use crate::shell::workspace_root;
 struct Manifest {
     name: String,
     publish: bool,
+    /// The `[package]` keys present (`license.workspace = true` counts as `license`).
+    package_keys: Vec<String>,
     /// Dependency name → section it appears in (`dependencies`, `dev-dependencies`, ...).
     deps: BTreeMap<String, String>,
     lints_workspace: bool,
@@ -22,6 +24,7 @@ fn parse_manifest(text: &str) -> Manifest {
     let mut manifest = Manifest {
         name: String::new(),
         publish: true,
+        package_keys: Vec::new(),
         deps: BTreeMap::new(),
         lints_workspace: false,
     };
@@ -39,6 +42,11 @@ fn parse_manifest(text: &str) -> Manifest {
         };
         let key = key.trim();
         let value = value.trim();
+        if section == "package" {
+            manifest
+                .package_keys
+                .push(key.split('.').next().unwrap_or(key).to_string());
+        }
         match section.as_str() {
             "package" if key == "name" => manifest.name = value.trim_matches('"').to_string(),
             "package" if key == "publish" => manifest.publish = value != "false",
@@ -104,11 +112,47 @@ fn check_invariant(crate_name: &str, forbidden: &[&str], why: &str) {
     );
 }
 
-const LIBRARIES: [&str; 3] = [
+/// Every published library.
+const LIBRARIES: [&str; 11] = [
     "dcmrecv-asconfig",
-    "dcmrecv-storage-scp",
+    "dcmrecv-cli",
+    "dcmrecv-cmdline",
+    "dcmrecv-logging",
     "dcmrecv-storage-policy",
+    "dcmrecv-storage-scp",
+    "dcmrecv-testpeer",
+    "dcmrecv-tls",
+    "dcmrecv-metrics",
+    "dcmrecv-metrics-http",
+    "dcmrecv-systemd",
 ];
+
+/// Every published crate: the libraries and the binary.
+fn published() -> impl Iterator<Item = &'static str> {
+    LIBRARIES.into_iter().chain(["dcmrecv"])
+}
+
+/// Members (other than xtask and the e2e harness) that have `dep` in `[dependencies]`.
+fn normal_dependents(dep: &str) -> Vec<String> {
+    member_manifests()
+        .into_iter()
+        .map(|(_, m)| m)
+        .filter(|m| m.name != "xtask" && m.name != "dcmrecv-e2e")
+        .filter(|m| !forbidden_deps(m, &[dep]).is_empty())
+        .map(|m| m.name)
+        .collect()
+}
+
+/// Asserts that only `allowed` crates depend on `dep` (as a normal dependency).
+fn only(dep: &str, allowed: &[&str], why: &str) {
+    let mut bad = normal_dependents(dep);
+    bad.retain(|name| !allowed.contains(&name.as_str()));
+    assert!(
+        bad.is_empty(),
+        "architecture invariant broken: {bad:?} depend on {dep}; only {allowed:?} may: {why} \
+         (see ARCHITECTURE.md)"
+    );
+}
 
 #[test]
 fn asconfig_knows_nothing_dicom_or_network() {
@@ -145,14 +189,171 @@ fn scp_knows_nothing_about_file_layout() {
 }
 
 #[test]
-fn only_the_binary_knows_the_command_line_and_the_subscriber() {
-    for lib in LIBRARIES {
-        check_invariant(
-            lib,
-            &["clap", "tracing-subscriber", "signal-hook"],
-            "only the dcmrecv binary parses arguments, installs a subscriber and handles signals",
+fn one_crate_each_owns_the_command_line_the_subscriber_and_tls() {
+    only(
+        "clap",
+        &["dcmrecv-cmdline"],
+        "DCMTK's command-line conventions live in one engine, which programs feed a table",
+    );
+    only(
+        "tracing-subscriber",
+        &["dcmrecv-logging"],
+        "libraries only emit events; the DCMTK logging layer is the one subscriber",
+    );
+    only(
+        "rustls",
+        &["dcmrecv-storage-scp", "dcmrecv-tls", "dcmrecv-testpeer"],
+        "the acceptor runs the handshake, the TLS crate builds its configuration, the test \
+         client speaks TLS (an optional feature)",
+    );
+    only(
+        "pkcs8",
+        &["dcmrecv-tls"],
+        "key files are read by the TLS layer only",
+    );
+    for dep in ["signal-hook", "rpassword"] {
+        only(
+            dep,
+            &["dcmrecv"],
+            "signals and the terminal belong to the program, not to embeddable libraries",
         );
     }
+}
+
+#[test]
+fn the_dcmtk_conventions_crates_know_nothing_dicom() {
+    check_invariant(
+        "dcmrecv-cmdline",
+        &["dicom-*", "dcmrecv-*", "tracing-subscriber", "rustls"],
+        "the command-line engine is reusable by any DCMTK-style tool",
+    );
+    for lib in ["dcmrecv-logging", "dcmrecv-tls"] {
+        let m = manifest(lib);
+        let bad: Vec<String> = forbidden_deps(&m, &["dicom-*", "dcmrecv-*"])
+            .into_iter()
+            .filter(|dep| dep != "dcmrecv-cmdline")
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "architecture invariant broken: {lib} depends on {bad:?}; it may use only \
+             dcmrecv-cmdline of ours, and no DICOM crate (see ARCHITECTURE.md)"
+        );
+    }
+    check_invariant(
+        "dcmrecv-testpeer",
+        &["dcmrecv-*"],
+        "the test client tests our crates from outside",
+    );
+    let dependents = normal_dependents("dcmrecv-testpeer");
+    assert!(
+        dependents.is_empty(),
+        "{dependents:?} depend on dcmrecv-testpeer outside [dev-dependencies]"
+    );
+}
+
+#[test]
+fn the_command_line_crate_starts_nothing() {
+    check_invariant(
+        "dcmrecv-cli",
+        &[
+            "dcmrecv-storage-scp",
+            "dcmrecv-asconfig",
+            "dicom-*",
+            "socket2",
+            "tokio",
+            "rustls",
+        ],
+        "dcmrecv-cli turns the command line into plain values; the binary loads, binds and serves",
+    );
+}
+
+#[test]
+fn published_crates_have_complete_metadata_and_readme_doctests() {
+    let root = workspace_root();
+    for (dir, m) in member_manifests() {
+        if !published().any(|name| name == m.name) {
+            continue;
+        }
+        for key in [
+            "description",
+            "readme",
+            "keywords",
+            "categories",
+            "documentation",
+            "repository",
+            "license",
+            "rust-version",
+        ] {
+            assert!(
+                m.package_keys.iter().any(|k| k == key),
+                "{}: [package] needs `{key}` for crates.io",
+                dir.display()
+            );
+        }
+        if m.name == "dcmrecv" {
+            // The binary's readme is the workspace README, whose code blocks the e2e crate
+            // compiles.
+            let lib = std::fs::read_to_string(root.join("tests/src/lib.rs")).expect("e2e lib.rs");
+            assert!(lib.contains("include_str!(\"../../README.md\")"));
+            continue;
+        }
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).expect("lib.rs");
+        assert!(
+            dir.join("README.md").is_file() && lib.contains("include_str!(\"../README.md\")"),
+            "{}: a README.md whose code blocks are doctests (`#[cfg(doctest)]`)",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn shipped_files_have_one_source_reached_through_symlinks() {
+    let root = workspace_root();
+    let etc = root.join("etc").canonicalize().expect("etc/");
+    for link in [
+        "crates/dcmrecv/etc",
+        "crates/dcmrecv-asconfig/tests/data/etc",
+    ] {
+        let path = root.join(link);
+        let meta = std::fs::symlink_metadata(&path).expect(link);
+        assert!(
+            meta.file_type().is_symlink() && path.canonicalize().ok() == Some(etc.clone()),
+            "{link} must be a symbolic link to etc/ (cargo package copies what it points to), \
+             not a copy that can drift"
+        );
+    }
+    let logger = root.join("crates/dcmrecv/tests/cli/data/logger.cfg");
+    assert!(
+        std::fs::symlink_metadata(&logger)
+            .expect("logger.cfg")
+            .file_type()
+            .is_symlink(),
+        "the CLI tests' logger.cfg links to dcmrecv-logging's copy of DCMTK's file"
+    );
+}
+
+#[test]
+fn the_binary_stays_thin() {
+    let mut lines = 0;
+    let mut stack = vec![workspace_root().join("crates/dcmrecv/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                lines += std::fs::read_to_string(&path)
+                    .expect("read")
+                    .lines()
+                    .count();
+            }
+        }
+    }
+    assert!(
+        lines <= 1500,
+        "crates/dcmrecv/src has {lines} lines (at most 1500): generic DCMTK conventions belong \
+         in dcmrecv-cmdline, dcmrecv-logging or dcmrecv-tls (see ARCHITECTURE.md)"
+    );
 }
 
 #[test]
@@ -193,7 +394,7 @@ fn architecture_md_states_every_invariant() {
         .expect("ARCHITECTURE.md exists");
     let count = text.matches("**Architecture Invariant:**").count();
     assert!(
-        count >= 5,
+        count >= 9,
         "ARCHITECTURE.md should state the dependency invariants as `**Architecture Invariant:**` lines (found {count})"
     );
 }
@@ -207,4 +408,61 @@ fn the_manifest_parser_sees_dependencies() {
     assert!(!m.publish);
     assert!(m.lints_workspace);
     assert_eq!(forbidden_deps(&m, &["foo", "ba*"]), vec!["bar", "foo"]);
+}
+
+#[test]
+fn metrics_do_no_io_and_know_nothing_dicom() {
+    check_invariant(
+        "dcmrecv-metrics",
+        &[
+            "dicom-*",
+            "dcmrecv-*",
+            "tokio",
+            "hyper*",
+            "socket2",
+            "rustls",
+        ],
+        "the metrics are counters and an encoder; serving them is dcmrecv-metrics-http's job",
+    );
+}
+
+#[test]
+fn the_metrics_endpoint_knows_only_the_metrics() {
+    check_invariant(
+        "dcmrecv-metrics-http",
+        &[
+            "dicom-*",
+            "dcmrecv-asconfig",
+            "dcmrecv-storage-*",
+            "dcmrecv-systemd",
+            "dcmrecv",
+        ],
+        "the HTTP endpoint serves dcmrecv-metrics and a readiness state, nothing of the receive path",
+    );
+}
+
+#[test]
+fn systemd_integration_stands_alone() {
+    check_invariant(
+        "dcmrecv-systemd",
+        &["dicom-*", "dcmrecv-*", "tokio", "hyper*"],
+        "the notify protocol and socket activation need none of our crates; the binary wires them",
+    );
+}
+
+#[test]
+fn the_receive_path_knows_nothing_about_metrics_or_systemd() {
+    for lib in ["dcmrecv-storage-scp", "dcmrecv-storage-policy"] {
+        check_invariant(
+            lib,
+            &[
+                "dcmrecv-metrics",
+                "dcmrecv-metrics-http",
+                "dcmrecv-systemd",
+                "prometheus-client",
+                "sd-notify",
+            ],
+            "the acceptor reports through traits it defines; the binary adapts them to metrics and systemd",
+        );
+    }
 }

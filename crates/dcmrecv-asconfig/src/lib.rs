@@ -88,3 +88,8 @@ pub use profile::{
     TransferSyntaxPreference,
 };
 pub use uid::{name_for_uid, uid_for_name};
+
+/// The code blocks of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,6 +1,6 @@
 //! The storage policy of dcmrecv-rs: turns "an instance is arriving" into a DICOM Part-10 file,
 //! with the directory layout, file names, meta header, statuses and log lines of DCMTK 3.6.7's
-//! `dcmrecv` (`dcmrecv.man`, and the project's behaviour specification, section 4).
+//! `dcmrecv` (DCMTK's `dcmrecv.man`, and the real `dcmrecv`'s behaviour, measured).
 //!
 //! It knows nothing about networking. A Storage SCP hands it the C-STORE command's values
 //! ([`InstanceMeta`]) and then the data set bytes as they arrive; the bytes stream to a temporary
@@ -156,7 +156,7 @@ mod test_support;
 #[cfg(feature = "object-store")]
 pub use bucket::{ObjectStoreOutput, is_object_store_url};
 pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
-pub use naming::default_node_id;
+pub use naming::{default_node_id, normalize_output_directory};
 pub use options::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,
@@ -164,3 +164,8 @@ pub use options::{
 pub use prefix::modality_prefix;
 pub use storage::{OpenError, Storage};
 pub use sweep::{Leftover, SweepError};
+
+/// The code blocks of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -279,9 +279,18 @@ pub(crate) fn series_date_subdirectory(series_date: Option<&[u8]>, today: NaiveD
     }
 }
 
-/// The output directory as DCMTK prints it: trailing separators removed (a lone `/` stays), and
-/// `.` when empty. `sub/` → `sub`, `/a/b//` → `/a/b`, `` → `.`, `./sub` stays `./sub`.
-pub(crate) fn normalize_output_directory(dir: &Path) -> PathBuf {
+/// The output directory as DCMTK prints it (`OFStandard::normalizeDirName`): trailing
+/// separators removed (a lone `/` stays), and `.` when empty. `sub/` → `sub`, `/a/b//` →
+/// `/a/b`, `` → `.`, `./sub` stays `./sub`.
+///
+/// ```
+/// use std::path::Path;
+/// use dcmrecv_storage_policy::normalize_output_directory;
+///
+/// assert_eq!(normalize_output_directory(Path::new("/a/b//")), Path::new("/a/b"));
+/// assert_eq!(normalize_output_directory(Path::new("")), Path::new("."));
+/// ```
+pub fn normalize_output_directory(dir: &Path) -> PathBuf {
     #[cfg(unix)]
     {
         use std::ffi::OsStr;

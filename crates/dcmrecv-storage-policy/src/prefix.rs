@@ -1,7 +1,7 @@
 //! The SOP Class UID → file-name prefix table of DCMTK 3.6.7 (`dcmSOPClassUIDToModality()`).
 //!
 //! The table is data, not code: `data/modalities.tsv` holds one row per SOP class (UID, prefix,
-//! DCMTK symbolic name), copied from the behaviour specification's Appendix A, where every row was
+//! DCMTK symbolic name), where every row was
 //! verified by storing one object per class with the real `dcmrecv`. It is parsed once, on first
 //! use, into a hash map.
 

@@ -303,8 +303,8 @@ fn establish<S: Transport>(
         reject(conn, 1, 1, 1);
         return None;
     }
-    // DCMTK cannot build an A-ASSOCIATE-AC for blank AE titles and never answers (spec §3.2
-    // #6); we reject cleanly instead.
+    // DCMTK cannot build an A-ASSOCIATE-AC for blank AE titles and never answers
+    // (measured); we reject cleanly instead.
     if rq.called_ae_title.trim().is_empty() {
         error!("Illegal service parameter: Called AP Title");
         reject(conn, 1, 1, 7);
@@ -366,7 +366,7 @@ fn establish<S: Transport>(
     })
 }
 
-/// DCMTK's "Max Send PDV" (spec §3.4, measured): the value it logs, and the PDV payload size we
+/// DCMTK's "Max Send PDV" (measured): the value it logs, and the PDV payload size we
 /// actually use (which also respects a peer maximum below DCMTK's fallback).
 fn max_send_pdv(peer_max: u32) -> (i64, usize) {
     let mut length = if peer_max == 0 || peer_max > DCMTK_MAXIMUM_PDU {
@@ -1136,7 +1136,7 @@ mod tests {
 
     #[test]
     fn max_send_pdv_matches_dcmtk() {
-        // Measured against dcmrecv 3.6.7 (spec §3.4).
+        // Measured against dcmrecv 3.6.7.
         let cases: &[(u32, i64)] = &[
             (0, 131_060),
             (200_000, 131_060),

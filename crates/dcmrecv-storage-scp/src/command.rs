@@ -122,7 +122,7 @@ fn text(value: &[u8]) -> String {
         .to_string()
 }
 
-/// A response command (C-ECHO-RSP or C-STORE-RSP), laid out as DCMTK does (spec §3.8), plus
+/// A response command (C-ECHO-RSP or C-STORE-RSP), laid out as DCMTK does (measured), plus
 /// an Error Comment for failures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Response<'a> {

@@ -1,5 +1,5 @@
-//! The A-ASSOCIATE-RQ/AC/RJ dumps DCMTK prints with `+v` or `-d` (spec §5.4,
-//! DCMTK's `ASC_dumpParameters`), line for line.
+//! The A-ASSOCIATE-RQ/AC/RJ dumps DCMTK prints with `+v` or `-d` (DCMTK's
+//! `ASC_dumpParameters`), line for line.
 
 use std::fmt::Write;
 

@@ -77,7 +77,7 @@
 //!
 //! # Features
 //!
-//! - **DCMTK's negotiation** (spec §2.5 of the project, DCMTK's `asconfig.txt`): each proposed
+//! - **DCMTK's negotiation** (DCMTK's `asconfig.txt`): each proposed
 //!   presentation context is decided on its own, in request order; the *profile's*
 //!   transfer-syntax order wins (unless the profile says
 //!   [`TransferSyntaxPreference::Requestor`](dcmrecv_asconfig::TransferSyntaxPreference)); results 0, 2, 3 and 4 as DCMTK gives them, including its
@@ -174,3 +174,8 @@ pub use tls::TlsInfo;
 
 /// The rustls this crate is built with, for [`AcceptorOptions::tls`]'s configuration.
 pub use rustls;
+
+/// The code blocks of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

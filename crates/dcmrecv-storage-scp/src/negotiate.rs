@@ -1,4 +1,4 @@
-//! Presentation context negotiation with asconfig semantics (spec §2.5, DCMTK's
+//! Presentation context negotiation with asconfig semantics (DCMTK's
 //! `DcmAssociationConfiguration::evaluateAssociationParameters`).
 //!
 //! This is where "built on dicom-ul" and "behaves like DCMTK" part ways: dicom-ul's
@@ -71,7 +71,7 @@ pub(crate) fn clean_uid(uid: &str) -> &str {
     uid.trim_matches(|c: char| c == '\0' || c.is_whitespace())
 }
 
-/// Decides every proposed presentation context of `rq` against `profile` (spec §2.5):
+/// Decides every proposed presentation context of `rq` against `profile` (DCMTK's `asconfig.txt`):
 ///
 /// 1. abstract syntax not in the profile → 3;
 /// 2. the first transfer syntax *in the profile's order* that the requestor proposed anywhere in

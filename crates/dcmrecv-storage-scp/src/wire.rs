@@ -301,7 +301,7 @@ fn read_some<S: Transport>(
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn rearm_quickack(socket: &TcpStream) {
     // Failing to set a latency hint is harmless.
-    let _ = socket2::SockRef::from(socket).set_quickack(true);
+    let _ = socket2::SockRef::from(socket).set_tcp_quickack(true);
 }
 
 /// `TCP_QUICKACK` only exists on Linux.

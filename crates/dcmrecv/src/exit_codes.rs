@@ -1,6 +1,6 @@
 //! The process exit codes, all in one place (fd's `exit_codes.rs`).
 //!
-//! The codes are DCMTK 3.6.7 `dcmrecv`'s (spec §1.4), so scripts written for DCMTK keep working:
+//! The codes are DCMTK 3.6.7 `dcmrecv`'s, so scripts written for DCMTK keep working:
 //!
 //! | code | phase | DCMTK name |
 //! |---|---|---|

@@ -1,42 +1,42 @@
 //! dcmrecv-rs: a drop-in replacement for DCMTK 3.6.7's `dcmrecv` storage SCP.
 //!
-//! Start-up follows DCMTK's sequence (spec §1.4): parse the command line (`@file` included),
-//! handle `--help`/`--version`, set up logging, then validate everything else into a
-//! [`config::Config`] before anything touches the network. Each failing phase has DCMTK's exit
-//! code ([`exit_codes`]).
+//! Start-up follows DCMTK's sequence (`dcmrecv.cc`): parse the command line (`@file`
+//! included), handle `--help`/`--version`, set up logging, then validate everything else into a
+//! [`Config`] before anything touches the network. Each failing phase has DCMTK's exit
+//! code ([`exit_codes`]). The option table and its validation are `dcmrecv-cli` (on the
+//! `dcmrecv-cmdline` engine, with the rows of `dcmrecv-logging` and `dcmrecv-tls`); this binary
+//! holds the start-up sequence, the exit codes and the adapters that compose the libraries.
 
-mod cli;
-mod config;
 mod exit_codes;
-mod logging;
+mod password;
 mod profile;
 mod run;
 mod sink;
-mod tls_layer;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{Opt, Parsed};
-use crate::config::Config;
+use dcmrecv_logging::LogSettings;
+
 use crate::exit_codes::Phase;
-use crate::logging::LogSettings;
+use dcmrecv_cli::{COMMAND_LINE, Config, Opt, Parsed};
 
 fn main() -> ExitCode {
-    let args = match cli::parse(std::env::args_os()) {
-        Ok(Parsed::Usage | Parsed::Help) => return print_stdout(&cli::help_text()),
-        Ok(Parsed::Version) => return print_stdout(&cli::version_text()),
-        Ok(Parsed::ListCiphers) => return print_stdout(&cli::cipher_list_text()),
+    let args = match dcmrecv_cli::parse(std::env::args_os()) {
+        Ok(Parsed::Usage | Parsed::Help) => return print_stdout(&COMMAND_LINE.help_text()),
+        Ok(Parsed::Version) => return print_stdout(&dcmrecv_cli::version_text()),
+        Ok(Parsed::ListCiphers) => return print_stdout(&dcmrecv_cli::cipher_list_text()),
+        Ok(Parsed::ManPage) => return print_stdout(&dcmrecv_cli::man_page()),
         Ok(Parsed::Run(args)) => args,
         Err(e) => return fail(&e),
     };
-    let log = match LogSettings::from_args(&args) {
+    let log = match LogSettings::from_args(&args, "dcmrecv") {
         Ok(log) => log,
         Err(e) => return fail(&e),
     };
-    let logging = logging::init(&log);
+    let logging = dcmrecv_logging::init(&log);
     if args.has(Opt::Arguments) {
-        logging::log_arguments(&args);
+        dcmrecv_logging::log_arguments(&args);
     }
     let config = match Config::from_args(&args, log, logging.info_enabled()) {
         Ok(config) => config,
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         Err(_) if logging.quiet() => return Phase::Cli.into(),
         Err(e) => return fail(&e),
     };
-    tracing::debug!("{}", cli::HEADER);
+    tracing::debug!("{}", dcmrecv_cli::HEADER);
     tracing::debug!("");
     tracing::debug!("configuration: {config:?}");
     if args.has(Opt::PrintConfig) {
@@ -65,7 +65,7 @@ fn print_stdout(text: &str) -> ExitCode {
 /// Prints a command-line error as DCMTK does (on stderr, after the header) and returns exit
 /// code 1.
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {
-    let text = cli::error_text(&error.to_string());
+    let text = COMMAND_LINE.error_text(&error.to_string());
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
     Phase::Cli.into()
 }

@@ -3,13 +3,11 @@
 
 use dcmrecv_asconfig::{AsconfigFile, PresentationContext, Profile, TransferSyntaxPreference};
 
-use crate::config::ProfileSource;
+use dcmrecv_cli::ProfileSource;
 
-/// The profiles we ship in `etc/dcmrecv.cfg`, embedded so `+xa` works without any file.
-const SHIPPED_PROFILES: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../etc/dcmrecv.cfg"
-));
+/// The profiles we ship in `etc/dcmrecv.cfg`, embedded so `+xa` works without any file (this
+/// crate's `etc` is a symbolic link to the workspace's, copied by `cargo package`).
+const SHIPPED_PROFILES: &str = include_str!("../etc/dcmrecv.cfg");
 
 /// Loads the profile `source` names. The error is the asconfig error, which carries DCMTK's
 /// reason text (exit code 66).

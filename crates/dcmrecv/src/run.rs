@@ -1,13 +1,13 @@
-//! Start-up after the command line (spec §1.4 steps 5–11): load the profile, check the output
-//! directory, create the TLS transport layer (`+tls`), listen, and serve until SIGINT or
+//! Start-up after the command line (DCMTK's `dcmrecv.cc` order): load the profile, check the
+//! output directory, create the TLS transport layer (`+tls`), listen, and serve until SIGINT or
 //! SIGTERM; each failing step has DCMTK's exit code and log lines.
 
 use std::net::SocketAddr;
 use std::thread;
 
+use dcmrecv_logging::fatal;
 use dcmrecv_storage_policy::{
-    DEFAULT_BIT_PRESERVING_VERSION_NAME, Mode, Naming, OpenError, Storage, StorageOptions,
-    Subdirectories,
+    DEFAULT_BIT_PRESERVING_VERSION_NAME, OpenError, Storage, StorageOptions,
 };
 use dcmrecv_storage_scp::{
     AcceptAny, AcceptorOptions, AeTitleAllowList, DEFAULT_IMPLEMENTATION_CLASS_UID,
@@ -17,14 +17,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::{error, info, warn};
 
-use crate::config::{
-    AeTitle, Config, NamingScheme, ProfileSource, StorageMode, SubdirectoryScheme,
-};
 use crate::exit_codes::Phase;
-use crate::logging::fatal;
-use crate::profile;
 use crate::sink::PolicySinks;
-use crate::tls_layer;
+use crate::{password, profile};
+use dcmrecv_cli::{AeTitle, Config, ProfileSource};
 
 /// Runs the receiver; returns when a signal stopped it (success) or a start-up step failed.
 pub(crate) fn run(config: &Config) -> Result<(), Phase> {
@@ -73,12 +69,13 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
     info!("starting service class provider and listening ...");
     let tls = match &config.tls.identity {
         Some(identity) => Some(
-            tls_layer::server_config(&config.tls, identity, &mut tls_layer::prompt_password)
-                .map_err(|e| {
-                    error!("{}", tls_layer::one_line(&e));
+            dcmrecv_tls::server_config(&config.tls, identity, &mut password::prompt).map_err(
+                |e| {
+                    error!("{}", e.details());
                     fatal!("{}", e.dcmtk_message());
                     Phase::TransportLayer
-                })?,
+                },
+            )?,
         ),
         None => None,
     };
@@ -163,22 +160,10 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
 /// The storage policy's options from the configuration.
 fn storage_options(config: &Config) -> StorageOptions {
     StorageOptions::new(config.output_directory.given.clone())
-        .subdirectories(match config.subdirectories {
-            SubdirectoryScheme::None => Subdirectories::None,
-            SubdirectoryScheme::SeriesDate => Subdirectories::SeriesDate,
-        })
-        .naming(match config.naming {
-            NamingScheme::SopInstanceUid => Naming::Default,
-            NamingScheme::UniqueUid => Naming::UniqueUid,
-            NamingScheme::ShortUnique => Naming::ShortUnique,
-            NamingScheme::SystemTime => Naming::SystemTime,
-        })
+        .subdirectories(config.subdirectories)
+        .naming(config.naming)
         .extension(config.extension.to_string_lossy())
-        .mode(match config.storage_mode {
-            StorageMode::Normal => Mode::Normal,
-            StorageMode::BitPreserving => Mode::BitPreserving,
-            StorageMode::Ignore => Mode::Ignore,
-        })
+        .mode(config.storage_mode)
         .fsync(config.fsync)
         .max_object_size(config.max_object_size)
         .implementation(

@@ -1,5 +1,5 @@
 //! Debian's DCMTK sample profiles (`/etc/dcmtk/storescp.cfg`, `storescu.cfg`), checked against the
-//! figures of the behaviour specification (§2.7).
+//! figures the real `dcmrecv` gives for them.
 
 use dcmrecv_asconfig::{AsconfigFile, Error, name_for_uid};
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use dcmrecv_asconfig::{AsconfigFile, Profile, name_for_uid};
 
-use crate::support::{Outcome, run_dcmrecv, workspace_root};
+use crate::support::{Outcome, run_dcmrecv, shipped_profiles};
 
 const VERIFICATION: &str = "1.2.840.10008.1.1";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
@@ -66,13 +66,13 @@ fn storage_classes() -> Vec<SopClass> {
     out
 }
 
-/// Every file in `etc/`.
+/// Every asconfig file in `etc/` (`*.cfg`; the directory also holds other files we ship).
 fn etc_files() -> Vec<PathBuf> {
-    let dir = workspace_root().join("etc");
+    let dir = shipped_profiles();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "cfg"))
         .collect();
     files.sort();
     assert!(files.iter().any(|p| p.ends_with("dcmrecv.cfg")));
@@ -101,7 +101,7 @@ fn every_etc_file_parses_and_every_profile_is_an_scp_profile() {
 
 #[test]
 fn dcmrecv_cfg_covers_every_storage_class() {
-    let file = AsconfigFile::open(workspace_root().join("etc/dcmrecv.cfg")).unwrap();
+    let file = AsconfigFile::open(shipped_profiles().join("dcmrecv.cfg")).unwrap();
     assert_eq!(
         file.profile_names().collect::<Vec<_>>(),
         ["DEFAULT", "ALLIMAGESANDWAVEFORMS", "ALLOTHEROBJECTS"]
@@ -153,7 +153,7 @@ fn dcmrecv_cfg_covers_every_storage_class() {
 
 #[test]
 fn dcmrecv_cfg_transfer_syntax_order() {
-    let file = AsconfigFile::open(workspace_root().join("etc/dcmrecv.cfg")).unwrap();
+    let file = AsconfigFile::open(shipped_profiles().join("dcmrecv.cfg")).unwrap();
     let classes = storage_classes();
     for profile in scp_profiles(&file) {
         for pc in profile.presentation_contexts() {

@@ -26,13 +26,10 @@ pub(crate) fn dcmrecv() -> PathBuf {
     path
 }
 
-/// The workspace root.
-pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the crate lives in crates/<name>")
-        .to_path_buf()
+/// The profiles we ship: `tests/data/etc` is a symbolic link to the workspace's `etc/`, which
+/// `cargo package` replaces by a copy, so the packaged crate tests the same files.
+pub(crate) fn shipped_profiles() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/etc")
 }
 
 /// What the real `dcmrecv` did with a configuration.

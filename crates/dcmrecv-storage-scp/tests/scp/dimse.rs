@@ -1,5 +1,5 @@
 //! The DIMSE loop: C-ECHO, streaming C-STORE, command reassembly, validation, failures
-//! (spec §3.6–3.9, R07–R11, R16, R18, R30).
+//!.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Concurrency, timeouts, tear-down and shutdown (spec §3.1, §3.5).
+//! Concurrency, timeouts, tear-down and shutdown.
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Hermetic integration tests of the acceptor through its public API: a raw-PDU client (built
 //! on dicom-ul's PDU writer and reader) and dicom-ul's `ClientAssociationOptions` against an
-//! acceptor on 127.0.0.1:0. Test IDs (R01...) refer to the behaviour spec's §6.2.
+//! acceptor on 127.0.0.1:0. Calling AE titles (R01...) name the
+//! scenarios in the logs.
 
 #![allow(
     clippy::unwrap_used,

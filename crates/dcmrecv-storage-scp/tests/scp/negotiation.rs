@@ -1,4 +1,4 @@
-//! Association establishment: spec §2.5, §3.2–3.4, R01–R06, R26–R28.
+//! Association establishment: DCMTK's `asconfig.txt` rules and what the real `dcmrecv` answers.
 
 use std::time::Duration;
 

@@ -1,6 +1,5 @@
 //! Test support: a server on 127.0.0.1:0 with a recording sink, log capture, and the raw-PDU
-//! client shared with the end-to-end tests (`tests/src/raw.rs` of the workspace, included here
-//! because this crate cannot depend on the e2e crate).
+//! client of `dcmrecv-testpeer` (shared with the end-to-end tests).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -11,32 +10,11 @@ use std::time::{Duration, Instant};
 use dcmrecv_asconfig::{PresentationContext, Profile};
 use dcmrecv_storage_scp::{AcceptorOptions, ShutdownHandle, StoreRequest, StoreSink, StoreStatus};
 
-#[path = "../../../../tests/src/raw.rs"]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    reason = "shared with the e2e crate, where these items are public and all used"
-)]
-mod raw;
-
-pub(crate) use raw::*;
-
-/// A TLS connection is a [`Duplex`] stream for the raw client.
-impl Duplex for rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
-    fn tcp(&self) -> &std::net::TcpStream {
-        &self.sock
-    }
-}
+pub(crate) use dcmrecv_testpeer::*;
 
 /// Connects with TLS; the handshake completes on the first read or write.
 pub(crate) fn connect_tls(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Client {
-    let stream = std::net::TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("set a read timeout");
-    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a server name");
-    let conn = rustls::ClientConnection::new(config, name).expect("TLS client");
-    Client::from_stream(Box::new(rustls::StreamOwned::new(conn, stream)))
+    Client::connect_tls(addr, config)
 }
 
 pub(crate) const MR: &str = "1.2.840.10008.5.1.4.1.1.4";

@@ -1,4 +1,4 @@
-//! `@file` command files (spec §1.3) and `--arguments` (C43).
+//! `@file` command files and `--arguments`.
 
 use std::path::Path;
 

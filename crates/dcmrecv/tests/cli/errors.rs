@@ -1,4 +1,4 @@
-//! Command-line errors: DCMTK's messages and exit code 1 (spec §1.1–§1.3, C03, C04, C06).
+//! Command-line errors: DCMTK's messages and exit code 1.
 //! Every expected message was checked against `/usr/bin/dcmrecv` 3.6.7.
 
 use crate::{assert_error, dcmrecv};

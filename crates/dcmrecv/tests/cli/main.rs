@@ -1,5 +1,5 @@
 //! Tests that drive the built `dcmrecv` binary: exit codes, stdout/stderr, and the command-line
-//! rules of DCMTK 3.6.7's `dcmrecv` (spec §1). Hermetic: no DCMTK needed, nothing listens: a
+//! rules of DCMTK 3.6.7's `dcmrecv`. Hermetic: no DCMTK needed, nothing listens: a
 //! run that gets past the command line is given [`MISSING`] as output directory, so start-up
 //! stops there (exit 45) before binding a port.
 

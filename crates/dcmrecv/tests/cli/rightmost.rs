@@ -1,4 +1,4 @@
-//! "Rightmost wins" (spec §1.3), seen through the hidden `--print-config` switch.
+//! "Rightmost wins", seen through the hidden `--print-config` switch.
 
 use crate::config;
 
@@ -10,7 +10,7 @@ fn field<'a>(config: &'a str, name: &str) -> &'a str {
         .trim_end_matches(',')
 }
 
-/// Spec §1.3's block-evaluation table. DCMTK refuses the first three with
+/// DCMTK's block evaluation, as measured. DCMTK refuses the first three with
 /// `--bit-preserving not allowed with --series-date-subdir`; we deliberately accept `+B` with
 /// `+ssd` (temporary file, named when complete), and the rightmost storage option wins.
 #[test]

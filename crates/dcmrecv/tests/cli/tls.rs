@@ -1,5 +1,5 @@
 //! The TLS options at start-up: `+cc`, what rustls cannot do, and where the TLS transport
-//! layer's exit code 71 stands in DCMTK's order (spec §1.4: 1 > 66 > 45 > 71 > 64). Keys and
+//! layer's exit code 71 stands in DCMTK's order (1 > 66 > 45 > 71 > 64). Keys and
 //! certificates are generated with rcgen; a port held by the test makes a run that got past
 //! the TLS layer stop at the listen step (64) instead of serving.
 

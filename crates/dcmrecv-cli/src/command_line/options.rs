@@ -1,0 +1,254 @@
+//! The table of `dcmrecv`'s own options: DCMTK's spellings, how many values each takes, and the
+//! help text, in the order and grouping of DCMTK 3.6.7's `dcmrecv --help`; the logging rows
+//! come from `dcmrecv-logging` and the TLS rows from `dcmrecv-tls`.
+//!
+//! This table is the single source for the lexer (spelling → option, values to consume), the clap
+//! command (one clap argument per option), the help text and the man page. A new option is a row
+//! in [`Opt`] and a line in [`HELP_LAYOUT`]; `config.rs` gives it its meaning. Options marked
+//! "(not in DCMTK)" are our extensions; their spellings collide with no `dcmrecv` or `storescp`
+//! option of DCMTK 3.6.7 except `+xa`/`--accept-all`, which `storescp` spells the same way for
+//! the same idea (accept all transfer syntaxes of all storage SOP classes).
+
+use dcmrecv_cmdline::Layout;
+use dcmrecv_logging::LogOpt;
+
+dcmrecv_cmdline::option_table! {
+    /// Every option of `dcmrecv` itself (the logging and TLS options are the libraries').
+    pub enum Opt;
+
+    // General options.
+    /// `-h`: print the help text and exit.
+    Help = Some("-h"), "--help", 0, ["print this help text and exit"];
+    /// `--version`: print version information and exit.
+    Version = None, "--version", 0, ["print version information and exit"];
+    /// `--arguments`: log the expanded command line.
+    Arguments = None, "--arguments", 0, ["print expanded command line arguments"];
+    /// `+v`: show presentation contexts at INFO.
+    VerbosePc = Some("+v"), "--verbose-pc", 0, ["show presentation contexts in verbose mode"];
+
+    // Network options.
+    /// `-xf FILE PROFILE`.
+    ConfigFile = Some("-xf"), "--config-file", 2, [
+        "[f]ilename, [p]rofile: string",
+        "use profile p from configuration file f",
+    ];
+    /// `-aet AETITLE`.
+    AeTitle = Some("-aet"), "--aetitle", 1, [
+        "[a]etitle: string",
+        "set my AE title (default: DCMRECV)",
+    ];
+    /// `-uca`.
+    UseCalledAeTitle = Some("-uca"), "--use-called-aetitle", 0, [
+        "always respond with called AE title",
+    ];
+    /// `-ta SECONDS`.
+    AcseTimeout = Some("-ta"), "--acse-timeout", 1, [
+        "[s]econds: integer (default: 30)",
+        "timeout for ACSE messages",
+    ];
+    /// `-td SECONDS`.
+    DimseTimeout = Some("-td"), "--dimse-timeout", 1, [
+        "[s]econds: integer (default: unlimited)",
+        "timeout for DIMSE messages",
+    ];
+    /// `-pdu BYTES`.
+    MaxPdu = Some("-pdu"), "--max-pdu", 1, [
+        "[n]umber of bytes: integer (4096..131072)",
+        "set max receive pdu to n bytes (default: 16384)",
+    ];
+    /// `-dhl`.
+    DisableHostLookup = Some("-dhl"), "--disable-host-lookup", 0, ["disable hostname lookup"];
+
+    // Output options.
+    /// `-od DIR`.
+    OutputDirectory = Some("-od"), "--output-directory", 1, [
+        "[d]irectory: string (default: \".\")",
+        "write received objects to existing directory d",
+    ];
+    /// `-s`.
+    NoSubdir = Some("-s"), "--no-subdir", 0, ["do not generate any subdirectories (default)"];
+    /// `+ssd`.
+    SeriesDateSubdir = Some("+ssd"), "--series-date-subdir", 0, [
+        "generate subdirectories from series date",
+    ];
+    /// `+fd`.
+    DefaultFilenames = Some("+fd"), "--default-filenames", 0, [
+        "generate filename from instance UID (default)",
+    ];
+    /// `+fu`.
+    UniqueFilenames = Some("+fu"), "--unique-filenames", 0, [
+        "generate unique filename based on new UID",
+    ];
+    /// `+fsu`.
+    ShortUniqueNames = Some("+fsu"), "--short-unique-names", 0, [
+        "generate short pseudo-random unique filename",
+    ];
+    /// `+fst`.
+    SystemTimeNames = Some("+fst"), "--system-time-names", 0, [
+        "generate filename from current system time",
+    ];
+    /// `-fe EXT`.
+    FilenameExtension = Some("-fe"), "--filename-extension", 1, [
+        "[e]xtension: string (default: none)",
+        "append e to all generated filenames",
+    ];
+    /// `-B`.
+    Normal = Some("-B"), "--normal", 0, ["allow implicit format conversions (default)"];
+    /// `+B`.
+    BitPreserving = Some("+B"), "--bit-preserving", 0, ["write dataset exactly as received"];
+    /// `--ignore`.
+    Ignore = None, "--ignore", 0, ["ignore dataset, receive but do not store it"];
+
+    // Extensions (not in DCMTK).
+    /// `+xa`: the embedded accept-everything profile.
+    AcceptAll = Some("+xa"), "--accept-all", 0, [
+        "accept Verification and all storage SOP classes",
+        "with all transfer syntaxes (no file needed),",
+        "keeping the one the sender proposes first",
+    ];
+    /// `-ba ADDR`.
+    BindAddress = Some("-ba"), "--bind-address", 1, [
+        "[a]ddress: string (default: all interfaces)",
+        "listen on IPv4 or IPv6 address a only",
+    ];
+    /// `--max-associations N`.
+    MaxAssociations = None, "--max-associations", 1, [
+        "[n]umber: integer (1..65535, default: 64)",
+        "serve at most n associations at the same time",
+    ];
+    /// `--allow-calling AE` (repeatable).
+    AllowCalling = None, "--allow-calling", 1, [
+        "[a]etitle: string",
+        "accept associations from calling AE title a",
+        "only (repeatable; default: any)",
+    ];
+    /// `--allow-called AE` (repeatable).
+    AllowCalled = None, "--allow-called", 1, [
+        "[a]etitle: string",
+        "accept associations to called AE title a only",
+        "(repeatable; default: any)",
+    ];
+    /// `--shutdown-timeout SECONDS`.
+    ShutdownTimeout = None, "--shutdown-timeout", 1, [
+        "[s]econds: integer (default: 10)",
+        "on SIGTERM/SIGINT, let running associations",
+        "finish for up to s seconds",
+    ];
+    /// `+fs`.
+    Fsync = Some("+fs"), "--fsync", 0, [
+        "flush each file to disk before the C-STORE",
+        "response reports success",
+    ];
+    /// `-fs`.
+    NoFsync = Some("-fs"), "--no-fsync", 0, ["do not flush files to disk (default)"];
+    /// `--max-object-size BYTES`.
+    MaxObjectSize = None, "--max-object-size", 1, [
+        "[n]umber of bytes: integer (default: unlimited)",
+        "refuse data sets larger than n bytes (inflated)",
+        "with 0xA700; nothing of them is stored",
+    ];
+
+    /// `--print-config` (hidden): print the validated configuration and exit; for tests and
+    /// for debugging a command line.
+    PrintConfig = None, "--print-config", 0, [];
+    /// `--print-man-page` (hidden): print the manual page (roff) and exit; `cargo xtask dist`
+    /// installs it.
+    PrintManPage = None, "--print-man-page", 0, [];
+}
+
+/// The help text's layout: DCMTK 3.6.7's groups in DCMTK's order, then ours. Hidden options
+/// (no help lines) are parsed but not shown.
+pub(crate) const HELP_LAYOUT: &[Layout] = {
+    use Layout::{Group, Include, Option as O, Subgroup};
+    &[
+        Group("general options:"),
+        O(Opt::Help.spec()),
+        O(Opt::Version.spec()),
+        O(Opt::Arguments.spec()),
+        Include(dcmrecv_logging::HELP_LAYOUT),
+        O(Opt::VerbosePc.spec()),
+        Group("network options:"),
+        Subgroup("association negotiation profile from configuration file:"),
+        O(Opt::ConfigFile.spec()),
+        Subgroup("application entity title:"),
+        O(Opt::AeTitle.spec()),
+        O(Opt::UseCalledAeTitle.spec()),
+        Subgroup("other network options:"),
+        O(Opt::AcseTimeout.spec()),
+        O(Opt::DimseTimeout.spec()),
+        O(Opt::MaxPdu.spec()),
+        O(Opt::DisableHostLookup.spec()),
+        Include(dcmrecv_tls::HELP_LAYOUT),
+        Group("output options:"),
+        Subgroup("general:"),
+        O(Opt::OutputDirectory.spec()),
+        Subgroup("subdirectory generation:"),
+        O(Opt::NoSubdir.spec()),
+        O(Opt::SeriesDateSubdir.spec()),
+        Subgroup("filename generation:"),
+        O(Opt::DefaultFilenames.spec()),
+        O(Opt::UniqueFilenames.spec()),
+        O(Opt::ShortUniqueNames.spec()),
+        O(Opt::SystemTimeNames.spec()),
+        O(Opt::FilenameExtension.spec()),
+        Subgroup("storage mode:"),
+        O(Opt::Normal.spec()),
+        O(Opt::BitPreserving.spec()),
+        O(Opt::Ignore.spec()),
+        Group("dcmrecv-rs extensions (not in DCMTK):"),
+        Subgroup("association negotiation profile:"),
+        O(Opt::AcceptAll.spec()),
+        Subgroup("network:"),
+        O(Opt::BindAddress.spec()),
+        O(Opt::MaxAssociations.spec()),
+        O(Opt::AllowCalling.spec()),
+        O(Opt::AllowCalled.spec()),
+        O(Opt::ShutdownTimeout.spec()),
+        Subgroup("output:"),
+        O(Opt::Fsync.spec()),
+        O(Opt::NoFsync.spec()),
+        O(Opt::MaxObjectSize.spec()),
+        Subgroup("logging:"),
+        O(LogOpt::LogFormat.spec()),
+        // Hidden.
+        O(Opt::PrintConfig.spec()),
+        O(Opt::PrintManPage.spec()),
+    ]
+};
+
+#[cfg(test)]
+mod tests {
+    use dcmrecv_cmdline::{OptionId, layout};
+    use dcmrecv_tls::TlsOpt;
+
+    use super::*;
+
+    fn count<O: OptionId>(opt: O) -> usize {
+        layout::options(HELP_LAYOUT)
+            .filter(|spec| *spec == opt.spec())
+            .count()
+    }
+
+    #[test]
+    fn every_option_is_in_the_table_once_and_spellings_are_unique() {
+        assert_eq!(layout::check(HELP_LAYOUT), Ok(()));
+        for &opt in Opt::ALL {
+            assert_eq!(count(opt), 1, "{opt:?}");
+            let hidden = matches!(opt, Opt::PrintConfig | Opt::PrintManPage);
+            assert_eq!(opt.spec().is_hidden(), hidden, "{opt:?}");
+        }
+        assert!(LogOpt::ALL.iter().all(|&o| count(o) == 1));
+        assert!(TlsOpt::ALL.iter().all(|&o| count(o) == 1));
+    }
+
+    #[test]
+    fn spellings_resolve_to_their_option() {
+        assert_eq!(Opt::from_spelling("+B"), Some(Opt::BitPreserving));
+        assert_eq!(Opt::from_spelling("-B"), Some(Opt::Normal));
+        assert_eq!(Opt::from_spelling("+v"), Some(Opt::VerbosePc));
+        assert_eq!(LogOpt::from_spelling("-v"), Some(LogOpt::Verbose));
+        assert_eq!(Opt::from_spelling("--ignore"), Some(Opt::Ignore));
+        assert_eq!(Opt::from_spelling("-ignore"), None);
+        assert_eq!(Opt::from_spelling("--"), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! `cargo xtask package`: every published crate packaged as crates.io would receive it (`cargo
+//! package --workspace` without the two `publish = false` harnesses; it also builds each one
+//! from its `.crate`), then each published crate's own
+//! tests run in the unpacked `.crate` (`target/package/<name>-<version>/`), with our other
+//! crates taken from their unpacked `.crate`s too. A test that reads a file outside its crate
+//! fails here.
+
+use std::path::PathBuf;
+
+use crate::shell;
+
+/// A published member: its name, version and directory.
+struct Member {
+    name: String,
+    version: String,
+}
+
+/// The published members (`publish` not `false`) of `crates/`, read from their manifests.
+fn published_members() -> Result<Vec<Member>, String> {
+    let dir = shell::workspace_root().join("crates");
+    let mut members = Vec::new();
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let manifest = entry.map_err(|e| e.to_string())?.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.trim_start().strip_prefix('='))
+                .map(|v| v.trim().trim_matches('"').to_owned())
+        };
+        if field("publish").as_deref() == Some("false") {
+            continue;
+        }
+        match (field("name"), field("version")) {
+            (Some(name), Some(version)) => members.push(Member { name, version }),
+            _ => return Err(format!("{}: no name or version", manifest.display())),
+        }
+    }
+    members.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(members)
+}
+
+/// Where `cargo package` unpacked a member.
+fn unpacked(member: &Member) -> PathBuf {
+    dcmrecv_e2e::receiver::target_dir()
+        .join("package")
+        .join(format!("{}-{}", member.name, member.version))
+}
+
+/// `--config` arguments that take our other crates from their unpacked `.crate`s (they are not
+/// on crates.io, and must not be: the packaged form is what is tested).
+fn patches(member: &Member, all: &[Member], manifest: &str) -> Vec<String> {
+    all.iter()
+        .filter(|other| other.name != member.name)
+        .filter(|other| {
+            manifest.contains(&format!("[dependencies.{}]", other.name))
+                || manifest.contains(&format!("[dev-dependencies.{}]", other.name))
+        })
+        .flat_map(|other| {
+            [
+                "--config".to_owned(),
+                format!(
+                    "patch.crates-io.{}.path={:?}",
+                    other.name,
+                    unpacked(other).display().to_string()
+                ),
+            ]
+        })
+        .collect()
+}
+
+/// Packages every member, then runs the published ones' tests from their `.crate`; all are
+/// run before an error lists the failures.
+pub(crate) fn run(allow_dirty: bool) -> Result<(), String> {
+    // xtask and dcmrecv-e2e are `publish = false`; cargo leaves such packages out of the local
+    // registry it verifies the others against, so xtask (which needs the harness) cannot be
+    // packaged, and nothing else depends on either.
+    let mut args = vec![
+        "package",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--exclude",
+        "dcmrecv-e2e",
+        "--locked",
+    ];
+    if allow_dirty {
+        args.push("--allow-dirty");
+    }
+    shell::run("cargo", &args, &[])?;
+    let members = published_members()?;
+    let lock = shell::workspace_root().join("Cargo.lock");
+    let target = dcmrecv_e2e::receiver::target_dir().join("package-tests");
+    let target = target.to_string_lossy().into_owned();
+    let mut failed = Vec::new();
+    for member in &members {
+        let dir = unpacked(member);
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
+            .map_err(|e| format!("{}: {e} (did `cargo package` verify it?)", dir.display()))?;
+        // The workspace's versions of everything, so the packaged crates build with what the
+        // workspace was tested with (a binary's .crate has its own lock file).
+        if !dir.join("Cargo.lock").is_file() {
+            std::fs::copy(&lock, dir.join("Cargo.lock"))
+                .map_err(|e| format!("copy Cargo.lock to {}: {e}", dir.display()))?;
+        }
+        let patch_args = patches(member, &members, &manifest);
+        let mut test_args: Vec<&str> = vec!["test", "--all-features"];
+        test_args.extend(patch_args.iter().map(String::as_str));
+        // expect-test finds files relative to the outermost directory with a Cargo.toml, which
+        // would be the workspace's; CARGO_WORKSPACE_DIR tells it the package is its own root.
+        let root = dir.to_string_lossy().into_owned();
+        let env = [
+            ("CARGO_TARGET_DIR", target.as_str()),
+            ("CARGO_WORKSPACE_DIR", root.as_str()),
+        ];
+        if let Err(e) = shell::run_in(&dir, "cargo", &test_args, &env) {
+            failed.push(format!("{}: {e}", member.name));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the tests of these packaged crates failed:\n  {}",
+            failed.join("\n  ")
+        ))
+    }
+}
+
+/// Entry point of `cargo xtask package [--allow-dirty]`.
+pub(crate) fn main(args: &[String]) -> Result<(), String> {
+    match args {
+        [] => run(false),
+        [flag] if flag == "--allow-dirty" => run(true),
+        other => Err(format!(
+            "`package` takes only --allow-dirty (got {other:?})"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_library_is_published_and_the_harnesses_are_not() {
+        let names: Vec<String> = published_members()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        for name in [
+            "dcmrecv",
+            "dcmrecv-cmdline",
+            "dcmrecv-tls",
+            "dcmrecv-testpeer",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+        }
+        assert!(!names.iter().any(|n| n == "dcmrecv-e2e" || n == "xtask"));
+    }
+}
