@@ -9,6 +9,7 @@ mod hardening_storage;
 mod limits;
 mod load;
 mod malformed;
+mod object_store;
 mod object_store_harness;
 mod scp;
 mod signals;

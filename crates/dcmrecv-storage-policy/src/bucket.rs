@@ -33,7 +33,7 @@ use object_store::multipart::MultipartStore;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-pub use location::{ObjectStoreOutput, is_object_store_url};
+pub use location::ObjectStoreOutput;
 pub(crate) use upload::ObjectUpload;
 
 use crate::incoming::StoreError;

@@ -154,9 +154,11 @@ mod uid;
 mod test_support;
 
 #[cfg(feature = "object-store")]
-pub use bucket::{ObjectStoreOutput, is_object_store_url};
+pub use bucket::ObjectStoreOutput;
 pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
-pub use naming::{default_node_id, normalize_output_directory};
+pub use naming::{
+    check_node_id, default_node_id, is_object_store_url, local_node_id, normalize_output_directory,
+};
 pub use options::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,

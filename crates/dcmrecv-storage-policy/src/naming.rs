@@ -65,12 +65,51 @@ pub(crate) fn system_time_name(
     )
 }
 
+/// Whether `output` names an object store rather than a directory: it starts with
+/// `<scheme>://`, the scheme made of ASCII letters, digits, `+`, `-` and `.` (`s3://dicom/x`;
+/// also `gs://` and `az://`, which the object-store backend refuses with a clear error).
+///
+/// ```
+/// use dcmrecv_storage_policy::is_object_store_url;
+///
+/// assert!(is_object_store_url("s3://dicom/incoming"));
+/// assert!(is_object_store_url("gs://dicom"));
+/// assert!(!is_object_store_url("/srv/dicom"));
+/// assert!(!is_object_store_url("./s3:/x"));
+/// ```
+pub fn is_object_store_url(output: &str) -> bool {
+    output.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    })
+}
+
 /// Longest node identity (`--node-id`).
 pub(crate) const MAX_NODE_ID: usize = 64;
 
-/// Checks a node identity: 1 to 64 bytes of `[A-Za-z0-9._-]`, not `.` or `..`. It becomes part
-/// of `+fsu` and `+fst` names and a path segment of the object store's upload markers.
-pub(crate) fn check_node_id(node: &str) -> Result<(), &'static str> {
+/// This host's default node identity for a receiver listening on `port`:
+/// [`default_node_id`] of the host name (`uname -n`).
+pub fn local_node_id(port: u16) -> String {
+    #[cfg(unix)]
+    let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    #[cfg(not(unix))]
+    let host = std::env::var("COMPUTERNAME").unwrap_or_default();
+    default_node_id(&host, port)
+}
+
+/// Checks a node identity ([`StorageOptions::node_id`](crate::StorageOptions::node_id)): 1 to
+/// 64 bytes of `[A-Za-z0-9._-]`, not `.` or `..`. It becomes part of `+fsu` and `+fst` names
+/// and a path segment of the object store's upload markers.
+///
+/// ```
+/// use dcmrecv_storage_policy::check_node_id;
+///
+/// assert_eq!(check_node_id("gw1-11112"), Ok(()));
+/// assert!(check_node_id("gw1/11112").is_err());
+/// ```
+pub fn check_node_id(node: &str) -> Result<(), &'static str> {
     if node.is_empty() || node.len() > MAX_NODE_ID {
         return Err("a node id has 1 to 64 characters");
     }

@@ -8,6 +8,7 @@ use object_store::multipart::MultipartStore;
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
+use crate::naming::is_object_store_url;
 use crate::storage::OpenError;
 
 /// S3's smallest part (every part of a multipart upload but the last must be at least this
@@ -27,27 +28,6 @@ const DEFAULT_PARTS_IN_FLIGHT: usize = 1;
 
 /// Schemes that name an object store (`<scheme>://...`). Only `s3` is supported by this build.
 const SUPPORTED_SCHEMES: [&str; 1] = ["s3"];
-
-/// Whether `output` names an object store rather than a directory: it starts with
-/// `<scheme>://`, the scheme made of ASCII letters, digits, `+`, `-` and `.` (`s3://dicom/x`;
-/// also `gs://` and `az://`, which this build refuses with a clear error).
-///
-/// ```
-/// use dcmrecv_storage_policy::is_object_store_url;
-///
-/// assert!(is_object_store_url("s3://dicom/incoming"));
-/// assert!(is_object_store_url("gs://dicom"));
-/// assert!(!is_object_store_url("/srv/dicom"));
-/// assert!(!is_object_store_url("./s3:/x"));
-/// ```
-pub fn is_object_store_url(output: &str) -> bool {
-    output.split_once("://").is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    })
-}
 
 /// A store given in code instead of one built from the URL.
 #[derive(Clone)]
