@@ -14,9 +14,7 @@ use dcmrecv_e2e::compare::{read_meta, value_text};
 use dcmrecv_e2e::disk::{files_under, final_files, is_our_temporary, require_root};
 use dcmrecv_e2e::load::{self, LoadPlan, Sent};
 use dcmrecv_e2e::objects::{Instance, dataset_of_file};
-use dcmrecv_e2e::raw::{
-    COMMAND_LAST, CT, Client, EXPLICIT, c_store_rq, p_data, pc, pdv, rq,
-};
+use dcmrecv_e2e::raw::{COMMAND_LAST, CT, Client, EXPLICIT, c_store_rq, p_data, pc, pdv, rq};
 use dcmrecv_e2e::receiver::Receiver;
 
 use crate::support::{

@@ -44,7 +44,11 @@ pub(crate) fn bucket_objects(client: &S3Client, prefix: &str) -> BTreeMap<String
         .expect("list the bucket")
         .into_iter()
         .filter_map(|o| {
-            let rel = o.key.strip_prefix(prefix)?.trim_start_matches('/').to_string();
+            let rel = o
+                .key
+                .strip_prefix(prefix)?
+                .trim_start_matches('/')
+                .to_string();
             (!rel.starts_with(MARKERS)).then_some((rel, o.key))
         })
         .map(|(rel, key)| {
@@ -147,7 +151,11 @@ fn the_corpus_in_the_bucket_equals_the_directory_for_every_naming_option() {
         );
         let expected = directory_files(&od);
         let got = bucket_objects(&client, name);
-        assert!(expected.len() >= 60, "{name}: only {} files", expected.len());
+        assert!(
+            expected.len() >= 60,
+            "{name}: only {} files",
+            expected.len()
+        );
         if naming == Naming::Default {
             let keys: Vec<&String> = got.keys().collect();
             assert_eq!(keys, expected.keys().collect::<Vec<_>>(), "{name}: keys");
@@ -263,7 +271,12 @@ fn one_garage_node_killed_during_ingest_loses_no_acknowledged_object() {
 
     // Every acknowledged object is whole, through both surviving nodes; the others are absent.
     let (n0, n1) = (cluster.client(0), cluster.client(1));
-    let listed: Vec<String> = n0.list("kill1").expect("list").into_iter().map(|o| o.key).collect();
+    let listed: Vec<String> = n0
+        .list("kill1")
+        .expect("list")
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
     let mut acknowledged = 0;
     for ((file, uid, key), status) in sent.iter().zip(&statuses) {
         let key = format!("kill1/{key}");
@@ -274,8 +287,14 @@ fn one_garage_node_killed_during_ingest_loses_no_acknowledged_object() {
                 assert_stored_whole(&object, file, uid);
             }
         } else {
-            assert!(status.contains("Out of Resources") || status.contains("Refused"), "{status}");
-            assert!(!listed.contains(&key), "{key} was refused but is in the bucket");
+            assert!(
+                status.contains("Out of Resources") || status.contains("Refused"),
+                "{status}"
+            );
+            assert!(
+                !listed.contains(&key),
+                "{key} was refused but is in the bucket"
+            );
         }
     }
     assert!(
@@ -296,7 +315,11 @@ fn one_garage_node_killed_during_ingest_loses_no_acknowledged_object() {
     cluster.restart(2);
     let restarted = start_s3(&cluster, 1, "kill1", &args, None);
     assert!(n0.list_multipart_uploads().is_empty());
-    assert!(markers(&n0, "kill1").is_empty(), "{:?}", markers(&n0, "kill1"));
+    assert!(
+        markers(&n0, "kill1").is_empty(),
+        "{:?}",
+        markers(&n0, "kill1")
+    );
     drop(restarted);
 }
 
@@ -336,10 +359,17 @@ fn with_every_node_down_objects_are_refused_the_receiver_serves_echo_and_recover
         let (status, comment) =
             store_with_comment(&mut client, pc, 2 + id as u16, &uid, &data).expect("a response");
         let comment = comment.unwrap_or_default();
-        eprintln!("store down: {uid}: {status:#06x} {comment:?} in {:?}", started.elapsed());
+        eprintln!(
+            "store down: {uid}: {status:#06x} {comment:?} in {:?}",
+            started.elapsed()
+        );
         assert_eq!(status, 0xA700, "{uid}: {comment}");
         assert!(comment.starts_with("cannot store object: "), "{comment}");
-        assert!(started.elapsed() < Duration::from_secs(40), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "{:?}",
+            started.elapsed()
+        );
     }
     // Other associations are served meanwhile.
     let echo = echoscu(receiver.port, &[]);
@@ -350,7 +380,8 @@ fn with_every_node_down_objects_are_refused_the_receiver_serves_echo_and_recover
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut message_id = 10;
     loop {
-        let answer = store_with_comment(&mut client, pc, message_id, &format!("{root}.4"), &small(4));
+        let answer =
+            store_with_comment(&mut client, pc, message_id, &format!("{root}.4"), &small(4));
         if answer == Some((0x0000, None)) {
             break;
         }
@@ -389,10 +420,18 @@ fn a_receiver_killed_during_a_large_upload_leaves_nothing_and_its_next_start_abo
     .concat();
     let receiver = start_s3(&cluster, 0, "rk", &args, None);
     // Slow the sender down a little (-pdu 16 KiB) so the kill lands in the middle.
-    let mut sender = spawn_storescu(receiver.port, &["-pdu", "16384"], &[file.clone()]);
+    let mut sender = spawn_storescu(
+        receiver.port,
+        &["-pdu", "16384"],
+        std::slice::from_ref(&file),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while markers(&client, "rk").is_empty() {
-        assert!(Instant::now() < deadline, "no upload started:\n{}", receiver.guard.stderr());
+        assert!(
+            Instant::now() < deadline,
+            "no upload started:\n{}",
+            receiver.guard.stderr()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     receiver.guard.signal("KILL");
@@ -402,7 +441,13 @@ fn a_receiver_killed_during_a_large_upload_leaves_nothing_and_its_next_start_abo
         "a success for an object the receiver never finished:\n{log}"
     );
     let key = format!("rk/SCw.{uid}");
-    assert!(client.list("rk").expect("list").iter().all(|o| o.key != key));
+    assert!(
+        client
+            .list("rk")
+            .expect("list")
+            .iter()
+            .all(|o| o.key != key)
+    );
     let left = client.list_multipart_uploads();
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].key, key);
@@ -411,9 +456,10 @@ fn a_receiver_killed_during_a_large_upload_leaves_nothing_and_its_next_start_abo
     // The next start of the same node id (on another port) aborts it at start-up.
     let restarted = start_s3(&cluster, 1, "rk", &args, None);
     assert!(
-        restarted.guard.stderr().contains(
-            "aborted 1 multipart upload(s) left by an earlier run that did not finish"
-        ),
+        restarted
+            .guard
+            .stderr()
+            .contains("aborted 1 multipart upload(s) left by an earlier run that did not finish"),
         "{}",
         restarted.guard.stderr()
     );
@@ -434,7 +480,10 @@ fn start_up_failure(url: &str, env: &[(String, String)]) -> (Option<i32>, String
         .args(["-ba", "127.0.0.1", "-od", url, "--node-id", "fail"])
         .arg(free_port().to_string());
     let out = run_with_timeout(cmd, Duration::from_secs(60));
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The variables with `name` replaced by `value` (or removed with `None`).
@@ -461,16 +510,28 @@ fn start_up_errors_are_an_f_line_and_exit_45() {
             .unwrap_or_else(|| panic!("no {label} in {text}"))
     };
     let (id, secret) = (field("Key ID:"), field("Secret key:"));
-    cluster.cli(0, &["bucket", "allow", "--read", BUCKET, "--key", "read-only"]);
-    let read_only = with_var(&with_var(&env, "AWS_ACCESS_KEY_ID", Some(&id)), "AWS_SECRET_ACCESS_KEY", Some(&secret));
+    cluster.cli(
+        0,
+        &["bucket", "allow", "--read", BUCKET, "--key", "read-only"],
+    );
+    let read_only = with_var(
+        &with_var(&env, "AWS_ACCESS_KEY_ID", Some(&id)),
+        "AWS_SECRET_ACCESS_KEY",
+        Some(&secret),
+    );
     let unreachable = with_var(
         &env,
         "AWS_ENDPOINT_URL",
         Some(&format!("http://127.0.0.1:{}", free_port())),
     );
     let wrong_secret = with_var(&env, "AWS_SECRET_ACCESS_KEY", Some("0000"));
-    let no_keys = with_var(&with_var(&env, "AWS_ACCESS_KEY_ID", None), "AWS_SECRET_ACCESS_KEY", None);
-    let cases: [(&str, &[(String, String)], &str); 8] = [
+    let no_keys = with_var(
+        &with_var(&env, "AWS_ACCESS_KEY_ID", None),
+        "AWS_SECRET_ACCESS_KEY",
+        None,
+    );
+    type Case<'a> = (&'a str, &'a [(String, String)], &'a str);
+    let cases: [Case; 8] = [
         ("s3://Not_A_Bucket/x", &env, "invalid bucket name"),
         ("s3://dicom//x", &env, "empty segment"),
         ("gs://dicom/x", &env, "gs:// is not supported"),
@@ -488,7 +549,8 @@ fn start_up_errors_are_an_f_line_and_exit_45() {
         let fatal: Vec<&str> = log.lines().filter(|l| l.starts_with("F: ")).collect();
         assert_eq!(fatal.len(), 1, "{url}: {log}");
         assert!(
-            fatal[0].starts_with("F: cannot specify output directory: ") && fatal[0].contains(reason),
+            fatal[0].starts_with("F: cannot specify output directory: ")
+                && fatal[0].contains(reason),
             "{url}: {}",
             fatal[0]
         );

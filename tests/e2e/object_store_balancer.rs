@@ -55,7 +55,7 @@ fn batches(dir: &Path, root: &str, per_sender: usize, large_at: Option<usize>) -
 /// own calling AE title `SENDER<s>` (so receivers' logs say who went where).
 fn spawn_sender(s: usize, port: u16, files: &[PathBuf]) -> ChildGuard {
     let aet = format!("SENDER{s}");
-    let (tool, options): (&str, Vec<&str>) = if s % 2 == 0 {
+    let (tool, options): (&str, Vec<&str>) = if s.is_multiple_of(2) {
         ("storescu", vec!["-v", "-aet", aet.as_str()])
     } else {
         ("dcmsend", vec!["-v", "-aet", aet.as_str()])
@@ -122,7 +122,12 @@ fn three_receivers_behind_haproxy_store_every_object_once_with_unique_generated_
     let cluster = GarageCluster::start();
     let client = cluster.client(0);
     let work = tempfile::tempdir().expect("tempdir");
-    let sent = batches(&work.path().join("sent"), "1.2.826.0.1.3680043.10.1145.135", 15, None);
+    let sent = batches(
+        &work.path().join("sent"),
+        "1.2.826.0.1.3680043.10.1145.135",
+        15,
+        None,
+    );
     // +fsu: names that two receivers could generate alike without a node id.
     let args = [&STORESCP_DEFAULT[..], &["-v", "+fsu"]].concat();
     let receivers = receivers(&cluster, "lb", &args);
@@ -155,15 +160,24 @@ fn three_receivers_behind_haproxy_store_every_object_once_with_unique_generated_
     }
     let nodes: BTreeSet<String> = objects
         .keys()
-        .map(|k| k.split_once('-').map(|(_, n)| n.to_string()).unwrap_or_default())
+        .map(|k| {
+            k.split_once('-')
+                .map(|(_, n)| n.to_string())
+                .unwrap_or_default()
+        })
         .collect();
-    let used: BTreeSet<usize> = (0..SENDERS).filter_map(|s| receiver_of(&receivers, s)).collect();
+    let used: BTreeSet<usize> = (0..SENDERS)
+        .filter_map(|s| receiver_of(&receivers, s))
+        .collect();
     assert_eq!(nodes.len(), used.len(), "node ids in keys: {nodes:?}");
     assert!(used.len() >= 2, "all senders went to one receiver");
     for (r, receiver) in receivers.iter().enumerate() {
         if used.contains(&r) {
             let id = format!("-{}", receiver.port);
-            assert!(nodes.iter().any(|n| n.ends_with(&id)), "{nodes:?} lacks {id}");
+            assert!(
+                nodes.iter().any(|n| n.ends_with(&id)),
+                "{nodes:?} lacks {id}"
+            );
         }
     }
     eprintln!(
@@ -204,10 +218,15 @@ fn a_receiver_killed_behind_haproxy_fails_only_its_objects_and_a_resend_complete
     // Kill the receiver that took sender 0, once it has stored a few objects.
     let deadline = Instant::now() + Duration::from_secs(120);
     let victim = loop {
-        if let Some(r) = receiver_of(&receivers, 0) {
-            if receivers[r].guard.stderr().matches("Stored received object").count() >= 8 {
-                break r;
-            }
+        let stored = |r: usize| {
+            receivers[r]
+                .guard
+                .stderr()
+                .matches("Stored received object")
+                .count()
+        };
+        if let Some(r) = receiver_of(&receivers, 0).filter(|&r| stored(r) >= 8) {
+            break r;
         }
         assert!(Instant::now() < deadline, "sender 0 made no progress");
         std::thread::sleep(Duration::from_millis(20));
@@ -236,9 +255,16 @@ fn a_receiver_killed_behind_haproxy_fails_only_its_objects_and_a_resend_complete
             }
         }
         if on_victim {
-            assert!(acknowledged < per_sender, "sender {s} on the killed receiver lost nothing?");
+            assert!(
+                acknowledged < per_sender,
+                "sender {s} on the killed receiver lost nothing?"
+            );
         } else {
-            assert_eq!(acknowledged, per_sender, "sender {s} (not on the killed receiver): {:?}", statuses[s]);
+            assert_eq!(
+                acknowledged, per_sender,
+                "sender {s} (not on the killed receiver): {:?}",
+                statuses[s]
+            );
         }
     }
     assert!(!failed.is_empty());
@@ -265,7 +291,11 @@ fn a_receiver_killed_behind_haproxy_fails_only_its_objects_and_a_resend_complete
 
     // The killed receiver restarted on its port (so with its node id) leaves no upload behind.
     receivers[victim] = start_s3(&cluster, victim, "kill", &args, Some(victim_port));
-    assert!(client.list_multipart_uploads().is_empty(), "{:?}", client.list_multipart_uploads());
+    assert!(
+        client.list_multipart_uploads().is_empty(),
+        "{:?}",
+        client.list_multipart_uploads()
+    );
     assert!(markers(&client, "kill").is_empty());
     drop(balancer);
 }

@@ -17,6 +17,7 @@
 mod capacity;
 mod chart;
 mod lines;
+mod object_store;
 mod raw;
 
 use std::fmt::Write as _;
@@ -294,6 +295,8 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     };
     let (mut classic, mut with_capacity) = (true, true);
     let mut cap = capacity::CapacityOptions::full();
+    let mut objects = object_store::ObjectStoreOptions::full();
+    let mut objects_only = false;
     // Capacity options given on the command line, applied after `--quick` whatever the order.
     let mut cap_edits: Vec<(String, String)> = Vec::new();
     let mut runs = None;
@@ -315,7 +318,9 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
                 o.large_mib = 64;
                 o.huge_mib = 128;
                 cap = capacity::CapacityOptions::quick();
+                objects = object_store::ObjectStoreOptions::quick();
             }
+            "--object-store" => objects_only = true,
             "--ours" => o.ours = it.next().map(PathBuf::from),
             "--classic" => (classic, with_capacity) = (true, false),
             "--capacity" => (classic, with_capacity) = (false, true),
@@ -335,12 +340,16 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     if let Some(r) = runs {
         o.runs = r;
         cap.runs = r;
+        objects.runs = r;
     }
     for (flag, v) in &cap_edits {
         capacity_option(&mut cap, flag, v)?;
     }
     let ours_bin = shell::ours_release(o.ours.as_ref())?;
     let out_dir = target_dir().join("bench");
+    if objects_only {
+        return object_store_section(&objects, &ours_bin, &out_dir);
+    }
     if with_capacity && !classic {
         let md = capacity::run(&cap, &ours_bin, &out_dir)?;
         println!("{md}");
@@ -537,6 +546,25 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             out_dir.join("capacity.svg").display()
         );
     }
+    object_store_section(&objects, &ours_bin, &out_dir)
+}
+
+/// The object-store section (issue 13): rows for storing into Garage, printed and written to
+/// `object_store.md`.
+#[expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the report goes to the terminal"
+)]
+fn object_store_section(
+    o: &object_store::ObjectStoreOptions,
+    ours_bin: &Path,
+    out_dir: &Path,
+) -> Result<(), String> {
+    std::fs::create_dir_all(out_dir).map_err(|e| format!("create {}: {e}", out_dir.display()))?;
+    let md = object_store::run(o, ours_bin, out_dir)?;
+    println!("{md}");
+    eprintln!("bench: wrote {}", out_dir.join("object_store.md").display());
     Ok(())
 }
 

@@ -259,9 +259,9 @@ impl Config {
             None => None,
         };
         let object_part_size = match args.last(Opt::ObjectPartSize) {
-            Some(o) => Some(
-                usize::try_from(option_number(o, 5 << 20, Some(1 << 30))?).unwrap_or(1 << 30),
-            ),
+            Some(o) => {
+                Some(usize::try_from(option_number(o, 5 << 20, Some(1 << 30))?).unwrap_or(1 << 30))
+            }
             None => None,
         };
         let object_parts_in_flight = match args.last(Opt::ObjectPartsInFlight) {
@@ -574,18 +574,21 @@ mod tests {
             "2",
             "104",
         ]);
-        assert_eq!(c.output_directory.url.as_deref(), Some("s3://dicom/incoming/"));
+        assert_eq!(
+            c.output_directory.url.as_deref(),
+            Some("s3://dicom/incoming/")
+        );
         assert_eq!(c.node_id.as_deref(), Some("gw1-11112"));
         assert_eq!(c.object_part_size, Some(8 << 20));
         assert_eq!(c.object_parts_in_flight, Some(2));
         let c = ok(&["-od", "/srv/dicom", "104"]);
         assert_eq!((c.output_directory.url, c.node_id), (None, None));
+        assert_eq!((c.object_part_size, c.object_parts_in_flight), (None, None));
         assert_eq!(
-            (c.object_part_size, c.object_parts_in_flight),
-            (None, None)
-        );
-        assert_eq!(
-            ok(&["-od", "gs://b", "104"]).output_directory.url.as_deref(),
+            ok(&["-od", "gs://b", "104"])
+                .output_directory
+                .url
+                .as_deref(),
             Some("gs://b")
         );
         assert_eq!(

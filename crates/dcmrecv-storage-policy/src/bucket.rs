@@ -28,6 +28,8 @@ mod markers;
 mod upload;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use object_store::multipart::MultipartStore;
 use object_store::path::Path as ObjectPath;
@@ -57,6 +59,21 @@ pub(crate) struct Bucket {
     part_size: usize,
     parts_in_flight: usize,
     markers: Markers,
+    /// Aborts running in the background; a bucket being dropped waits for them a little.
+    background: Arc<AtomicUsize>,
+}
+
+/// How long a bucket being dropped (the receiver stopping) waits for aborts in progress;
+/// what does not finish is done by the next start, through the markers.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(5);
+
+impl Drop for Bucket {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + BACKGROUND_GRACE;
+        while self.background.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 impl std::fmt::Debug for Bucket {
@@ -97,6 +114,7 @@ impl Bucket {
             part_size: output.part_size_bytes(),
             parts_in_flight: output.parts_in_flight_count(),
             markers,
+            background: Arc::new(AtomicUsize::new(0)),
         };
         bucket.probe()?;
         Ok(bucket)

@@ -93,7 +93,10 @@ pub(crate) const MAX_NODE_ID: usize = 64;
 /// [`default_node_id`] of the host name (`uname -n`).
 pub fn local_node_id(port: u16) -> String {
     #[cfg(unix)]
-    let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
     #[cfg(not(unix))]
     let host = std::env::var("COMPUTERNAME").unwrap_or_default();
     default_node_id(&host, port)

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::thread;
 
 use dcmrecv_logging::fatal;
-#[cfg(feature = "object-store")]
-use dcmrecv_storage_policy::{ObjectStoreOutput, local_node_id};
 use dcmrecv_storage_policy::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, Leftover, OpenError, Storage, StorageOptions,
 };
+#[cfg(feature = "object-store")]
+use dcmrecv_storage_policy::{ObjectStoreOutput, local_node_id};
 use dcmrecv_storage_scp::{
     AcceptAny, AcceptorOptions, AeTitleAllowList, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME,
@@ -46,7 +46,7 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
     })?;
 
     let storage = storage_options(config)
-        .and_then(|options| Storage::new(options))
+        .and_then(Storage::new)
         .map_err(|e| match e {
             OpenError::OutputDirectoryMissing { .. } | OpenError::OutputNotADirectory { .. } => {
                 fatal!("cannot specify output directory: Directory does not exist");

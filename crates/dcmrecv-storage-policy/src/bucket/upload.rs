@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::{Buf, Bytes, BytesMut};
 use object_store::multipart::PartId;
@@ -326,8 +327,11 @@ impl ObjectUpload {
         let completed = bucket.runtime.block_on(async {
             if let Some(put) = marker_put {
                 // The marker must exist before the upload can be completed and the marker
-                // deleted; a marker that could not be written changes nothing here.
-                let _ = put.await;
+                // deleted; a marker that could not be written changes nothing here (it only
+                // mattered had the receiver died meanwhile).
+                if let Ok(Err(e)) = put.await {
+                    warn!("cannot write an upload marker: {}", describe(&e));
+                }
             }
             parts.complete_multipart(&upload_key, &id, done).await
         });
@@ -370,6 +374,8 @@ impl Drop for ObjectUpload {
             marker_put,
             ..
         } = multipart;
+        let background = Arc::clone(&self.bucket.background);
+        background.fetch_add(1, Ordering::AcqRel);
         self.bucket.runtime.spawn(
             async move {
                 if let Some(put) = marker_put {
@@ -387,6 +393,7 @@ impl Drop for ObjectUpload {
                         describe(&e)
                     ),
                 }
+                background.fetch_sub(1, Ordering::AcqRel);
             }
             .in_current_span(),
         );
