@@ -6,6 +6,7 @@ mod extensions;
 mod faults;
 mod fuzz;
 mod hardening_storage;
+mod hooks;
 mod limits;
 mod load;
 mod malformed;

@@ -171,6 +171,9 @@ fn check_installed(deb: &Path) -> Result<(), String> {
         INSTALLED,
         "/etc/dcmrecv-rs/dcmrecv.cfg",
         "/usr/share/man/man1/dcmrecv-rs.1.gz",
+        "/usr/lib/systemd/system/dcmrecv.service",
+        "/usr/lib/systemd/system/dcmrecv.socket",
+        "/usr/lib/sysusers.d/dcmrecv-rs.conf",
     ] {
         if !files.lines().any(|l| l == file) {
             return Err(format!("the package does not install {file}:\n{files}"));

@@ -119,7 +119,7 @@ fn check_invariant(crate_name: &str, forbidden: &[&str], why: &str) {
 }
 
 /// Every published library.
-const LIBRARIES: [&str; 11] = [
+const LIBRARIES: [&str; 13] = [
     "dcmrecv-asconfig",
     "dcmrecv-cli",
     "dcmrecv-cmdline",
@@ -131,6 +131,8 @@ const LIBRARIES: [&str; 11] = [
     "dcmrecv-metrics",
     "dcmrecv-metrics-http",
     "dcmrecv-systemd",
+    "dcmrecv-events",
+    "dcmrecv-hooks",
 ];
 
 /// Every published crate: the libraries and the binary.
@@ -490,4 +492,78 @@ fn the_receive_path_knows_nothing_about_metrics_or_systemd() {
             "the acceptor reports through traits it defines; the binary adapts them to metrics and systemd",
         );
     }
+}
+
+#[test]
+fn events_know_nothing_about_dicom_the_network_or_our_other_crates() {
+    check_invariant(
+        "dcmrecv-events",
+        &[
+            "dicom-*",
+            "dcmrecv-*",
+            "socket2",
+            "tokio",
+            "rustls",
+            "dns-lookup",
+        ],
+        "the event model is plain data that any receiver can produce",
+    );
+}
+
+#[test]
+fn hooks_know_only_the_event_model() {
+    let bad: Vec<String> = forbidden_deps(
+        &manifest("dcmrecv-hooks"),
+        &[
+            "dicom-*",
+            "dcmrecv-*",
+            "socket2",
+            "tokio",
+            "rustls",
+            "dns-lookup",
+        ],
+    )
+    .into_iter()
+    .filter(|dep| dep != "dcmrecv-events")
+    .collect();
+    assert!(
+        bad.is_empty(),
+        "architecture invariant broken: dcmrecv-hooks depends on {bad:?}; hooks are driven by events only (see ARCHITECTURE.md)"
+    );
+}
+
+#[test]
+fn no_library_code_starts_a_shell() {
+    // Nothing from the network may reach a shell: no crate's non-test code names one.
+    let root = workspace_root();
+    let mut offenders = Vec::new();
+    let mut stack = vec![root.join("crates")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                if !path.ends_with("tests") {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read source");
+                let code = text.split("#[cfg(test)]").next().unwrap_or("");
+                let code: String = code
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if ["\"/bin/sh\"", "Command::new(\"sh\")", "\"sh\", \"-c\""]
+                    .iter()
+                    .any(|needle| code.contains(needle))
+                {
+                    offenders.push(path);
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "these files start a shell; hooks run programs directly (see ARCHITECTURE.md): {offenders:?}"
+    );
 }

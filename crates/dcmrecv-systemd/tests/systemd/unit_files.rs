@@ -150,7 +150,7 @@ fn the_sysusers_file_creates_the_services_user() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("etc")).unwrap();
     let conf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/etc/systemd/dcmrecv-rs.sysusers.conf");
+        .join("tests/data/etc/systemd/sysusers.d/dcmrecv-rs.conf");
     let out = Command::new(systemd_tool("systemd-sysusers"))
         .arg(format!("--root={}", root.path().display()))
         .arg(&conf)

@@ -1,0 +1,7 @@
+//! Integration tests of dcmrecv-hooks with real programs: `/bin/sh` scripts written to a temp
+//! directory act as the users' hooks.
+
+mod event_hooks;
+mod injection;
+mod runner;
+mod support;
