@@ -33,17 +33,6 @@ pub struct UploadPlan {
 }
 
 impl UploadPlan {
-    /// The same plan with parts of `part_size` bytes, at most `parts_in_flight` at once.
-    pub fn parts(self, part_size: usize, parts_in_flight: usize) -> UploadPlan {
-        UploadPlan {
-            part_size,
-            parts_in_flight,
-            ..self
-        }
-    }
-}
-
-impl UploadPlan {
     /// `objects` objects of `object_size` bytes, one at a time, in 8 MiB parts with at most 4
     /// in flight.
     pub fn new(objects: usize, object_size: usize) -> UploadPlan {
@@ -53,6 +42,15 @@ impl UploadPlan {
             streams: 1,
             part_size: 8 * 1024 * 1024,
             parts_in_flight: 4,
+        }
+    }
+
+    /// The same plan with parts of `part_size` bytes, at most `parts_in_flight` at once.
+    pub fn parts(self, part_size: usize, parts_in_flight: usize) -> UploadPlan {
+        UploadPlan {
+            part_size,
+            parts_in_flight,
+            ..self
         }
     }
 
