@@ -14,13 +14,12 @@ use dcmrecv_e2e::compare::{read_meta, value_text};
 use dcmrecv_e2e::disk::{files_under, final_files, is_our_temporary, require_root};
 use dcmrecv_e2e::load::{self, LoadPlan, Sent};
 use dcmrecv_e2e::objects::{Instance, dataset_of_file};
-use dcmrecv_e2e::raw::{
-    COMMAND_LAST, CT, Client, EXPLICIT, c_store_rq, p_data, parse_command, pc, pdv, rq, text, us,
-};
+use dcmrecv_e2e::raw::{COMMAND_LAST, CT, Client, EXPLICIT, c_store_rq, p_data, pc, pdv, rq};
 use dcmrecv_e2e::receiver::Receiver;
-use dicom_ul::pdu::Pdu;
 
-use crate::support::{DEFAULT_PROFILE, PC_CT, observe, receivers, start, try_associate};
+use crate::support::{
+    DEFAULT_PROFILE, PC_CT, observe, receivers, start, store_with_comment, try_associate,
+};
 
 /// Stores each `(uid, data set)` on one association per receiver, opening a new one whenever
 /// the receiver ends the current one, and returns the statuses (`None`: no answer).
@@ -584,36 +583,6 @@ fn deflated_ct(uid: &str, mib: usize) -> Vec<u8> {
         (mib * 1024 * 1024) as u32,
     ));
     deflate_bomb(&header, mib)
-}
-
-/// Sends a C-STORE on `pc` and returns the response's Status and Error Comment.
-fn store_with_comment(
-    client: &mut Client,
-    pc: u8,
-    message_id: u16,
-    uid: &str,
-    data: &[u8],
-) -> Option<(u16, Option<String>)> {
-    let command = c_store_rq(message_id, CT, uid);
-    client.send(&p_data(&[pdv(pc, COMMAND_LAST, &command)]));
-    if !client.send_data_set(pc, data, 16_000) {
-        return None;
-    }
-    let mut response = Vec::new();
-    loop {
-        match client.read_pdu()? {
-            Pdu::PData { data } => {
-                for v in data {
-                    response.extend_from_slice(&v.data);
-                    if v.is_last {
-                        let elements = parse_command(&response);
-                        return Some((us(&elements, 0x0900)?, text(&elements, 0x0902)));
-                    }
-                }
-            }
-            _ => return None,
-        }
-    }
 }
 
 /// CPU time (user + system) a process has used so far.

@@ -11,6 +11,8 @@ mod hooks;
 mod limits;
 mod load;
 mod malformed;
+mod object_store;
+mod object_store_balancer;
 mod object_store_harness;
 mod scp;
 mod signals;

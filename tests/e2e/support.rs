@@ -10,7 +10,10 @@ use dicom_ul::pdu::{AssociationRQ, Pdu};
 
 use dcmrecv_e2e::disk::files_under;
 use dcmrecv_e2e::objects::Instance;
-use dcmrecv_e2e::raw::{CT, Client, EXPLICIT, IMPLICIT, VERIFICATION, pc, rq};
+use dcmrecv_e2e::raw::{
+    COMMAND_LAST, CT, Client, EXPLICIT, IMPLICIT, VERIFICATION, c_store_rq, p_data, parse_command,
+    pc, pdv, rq, text, us,
+};
 use dcmrecv_e2e::receiver::{Receiver, Running};
 
 /// DCMTK's sample profile, which both receivers understand.
@@ -144,5 +147,35 @@ pub(crate) fn wait_for_files(
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends a C-STORE on `pc` and returns the response's Status and Error Comment.
+pub(crate) fn store_with_comment(
+    client: &mut Client,
+    pc: u8,
+    message_id: u16,
+    uid: &str,
+    data: &[u8],
+) -> Option<(u16, Option<String>)> {
+    let command = c_store_rq(message_id, CT, uid);
+    client.send(&p_data(&[pdv(pc, COMMAND_LAST, &command)]));
+    if !client.send_data_set(pc, data, 16_000) {
+        return None;
+    }
+    let mut response = Vec::new();
+    loop {
+        match client.read_pdu()? {
+            Pdu::PData { data } => {
+                for v in data {
+                    response.extend_from_slice(&v.data);
+                    if v.is_last {
+                        let elements = parse_command(&response);
+                        return Some((us(&elements, 0x0900)?, text(&elements, 0x0902)));
+                    }
+                }
+            }
+            _ => return None,
+        }
     }
 }

@@ -79,6 +79,8 @@ pub struct GarageCluster {
     nodes: Vec<Node>,
     access_key_id: String,
     secret_access_key: String,
+    /// `<node id>@<address>` of every node, for reconnecting them after a restart.
+    node_ids: Vec<String>,
     startup: Duration,
     dir: tempfile::TempDir,
 }
@@ -125,6 +127,7 @@ impl GarageCluster {
             nodes,
             access_key_id: String::new(),
             secret_access_key: String::new(),
+            node_ids: Vec::new(),
             startup: Duration::ZERO,
             dir,
         };
@@ -157,6 +160,7 @@ impl GarageCluster {
             .map(|id| (0, vec!["node", "connect", id.as_str()]))
             .collect();
         self.cli_at_once(&connects);
+        self.node_ids = ids.clone();
         let mut assign = vec!["layout", "assign", "-z", "dc1", "-c", "1G"];
         // `node id -q` prints `<id>@<address>`; the layout wants the id.
         assign.extend(ids.iter().map(|id| id.split('@').next().unwrap_or(id)));
@@ -334,6 +338,34 @@ impl GarageCluster {
         self.nodes[node].process = Some(process);
         self.wait_for_rpc(node);
         self.wait_for_s3(node);
+    }
+
+    /// Starts every stopped node again with its configuration and directories, all at once (a
+    /// node alone cannot serve S3 without a quorum), and waits until each serves S3.
+    #[track_caller]
+    pub fn restart_all(&mut self) {
+        let stopped: Vec<usize> = (0..self.nodes.len())
+            .filter(|&node| !self.is_running(node))
+            .collect();
+        for &node in &stopped {
+            let process = spawn_server(&self.binary, &self.nodes[node].config);
+            self.nodes[node].process = Some(process);
+        }
+        for &node in &stopped {
+            self.wait_for_rpc(node);
+        }
+        // Nodes that all restarted find each other only slowly on their own: connect them
+        // as at set-up.
+        let ids = self.node_ids.clone();
+        let connects: Vec<(usize, Vec<&str>)> = ids
+            .iter()
+            .skip(1)
+            .map(|id| (0, vec!["node", "connect", id.as_str()]))
+            .collect();
+        self.cli_at_once(&connects);
+        for &node in &stopped {
+            self.wait_for_s3(node);
+        }
     }
 
     /// Stops every node (SIGKILL by PID) and waits for each to exit.

@@ -196,25 +196,49 @@ impl Receiver {
         args: &[S],
         input: Option<&[u8]>,
     ) -> Result<Running, String> {
+        self.listen_with(args, input, &[], None)
+    }
+
+    /// [`listen`](Self::listen) with `env` set for the receiver (e.g. the `AWS_*` variables of
+    /// an object store), on `port` if given (a restart on the same port) or a free one.
+    pub fn listen_with_env<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        env: &[(String, String)],
+        port: Option<u16>,
+    ) -> Result<Running, String> {
+        self.listen_with(args, None, env, port)
+    }
+
+    fn listen_with<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        input: Option<&[u8]>,
+        env: &[(String, String)],
+        fixed_port: Option<u16>,
+    ) -> Result<Running, String> {
         let shown: Vec<String> = args
             .iter()
             .map(|a| a.as_ref().to_string_lossy().into_owned())
             .collect();
         for _attempt in 0..3 {
-            let port = free_port();
+            let port = fixed_port.unwrap_or_else(free_port);
             let mut cmd = Command::new(&self.binary);
             cmd.args(&self.default_args)
                 .args(args)
                 .arg(port.to_string())
                 .env("TCP_NODELAY", "1");
+            for (key, value) in env {
+                cmd.env(key, value);
+            }
             let mut guard = ChildGuard::spawn_with_stdin(cmd, input);
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if is_listening(port) {
                     return Ok(Running { port, guard });
                 }
                 if let Some(status) = guard.wait_timeout(Duration::from_millis(10)) {
-                    if guard.stderr().contains("Address already in use") {
+                    if fixed_port.is_none() && guard.stderr().contains("Address already in use") {
                         break; // someone took the port meanwhile: try another
                     }
                     return Err(format!(

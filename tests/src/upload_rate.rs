@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+pub use bytes::Bytes;
 use futures_util::future::try_join_all;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
@@ -42,6 +42,15 @@ impl UploadPlan {
             streams: 1,
             part_size: 8 * 1024 * 1024,
             parts_in_flight: 4,
+        }
+    }
+
+    /// The same plan with parts of `part_size` bytes, at most `parts_in_flight` at once.
+    pub fn parts(self, part_size: usize, parts_in_flight: usize) -> UploadPlan {
+        UploadPlan {
+            part_size,
+            parts_in_flight,
+            ..self
         }
     }
 
@@ -105,11 +114,30 @@ pub fn measure(
     prefix: &str,
     plan: UploadPlan,
 ) -> object_store::Result<UploadRate> {
+    measure_with(client, prefix, plan, &content)
+}
+
+/// [`measure`] with the objects' bytes from `content(object index, offset, len)` (for example
+/// slices of the very object a receiver stores, so that the limit is measured on the same
+/// bytes: Garage deduplicates identical blocks, which makes repeated content cheaper).
+pub fn measure_with(
+    client: &S3Client,
+    prefix: &str,
+    plan: UploadPlan,
+    content: &(dyn Fn(u64, u64, usize) -> Bytes + Sync),
+) -> object_store::Result<UploadRate> {
     let streams = plan.streams.clamp(1, plan.objects.max(1));
     let started = Instant::now();
     client.block_on(try_join_all((0..streams).map(|stream| async move {
         for index in (stream..plan.objects).step_by(streams) {
-            upload_one(client, &object_key(prefix, index), index as u64, plan).await?;
+            upload_one(
+                client,
+                &object_key(prefix, index),
+                index as u64,
+                plan,
+                content,
+            )
+            .await?;
         }
         Ok::<(), object_store::Error>(())
     })))?;
@@ -126,6 +154,7 @@ async fn upload_one(
     key: &str,
     seed: u64,
     plan: UploadPlan,
+    content: &(dyn Fn(u64, u64, usize) -> Bytes + Sync),
 ) -> object_store::Result<()> {
     let store = client.store();
     let path = ObjectPath::from(key);

@@ -11,12 +11,16 @@
 //!
 //! Then the capacity section (issue 16, `capacity.rs`): the receivers driven by our in-memory
 //! load generator over object sizes and parallel associations, into
-//! `target/bench/capacity.md` and `target/bench/capacity.svg`. `--classic` runs only the
-//! scenarios above, `--capacity` only the capacity section.
+//! `target/bench/capacity.md` and `target/bench/capacity.svg`. Then the object-store section
+//! (issue 13, `object_store.rs`): ours into a three-node Garage next to ours into a directory,
+//! with the raw `object_store` upload rate as the limit, into `target/bench/object_store.md`.
+//! `--classic` runs only the scenarios above, `--capacity` only the capacity section,
+//! `--object-store` only the object-store section.
 
 mod capacity;
 mod chart;
 mod lines;
+mod object_store;
 mod raw;
 
 use std::fmt::Write as _;
@@ -270,6 +274,24 @@ fn find_dicom_storescp() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
+const USAGE: &str = "\
+usage: cargo xtask bench [--quick] [--runs N] [--ours PATH] [section] [options]
+
+sections (default: all three, in this order):
+  --classic       only ours vs the real dcmrecv with storescu (--files N, --large-mib N,
+                  --huge-mib N)
+  --capacity      only the capacity section with our load generator (--sizes 2k,64k,512k,200m
+                  --assocs 1,4,16,64 --receivers ours,dcmrecv,... --async-window N --threads T
+                  --max-objects N --case-mib N --max-case-mib N --consumer-objects N
+                  --consumer-size S --no-extras)
+  --object-store  only the object-store section: ours into a three-node Garage next to ours
+                  into a directory, 0.5 MB and 200 MiB objects over 1 and 4 associations, with
+                  the object_store upload rate of the same bytes as the limit; --quick: 100
+                  small objects per case and no 4 x 1 GiB peak-RSS row
+
+--quick shortens every section; --runs N sets the runs per row in every section.
+Reports go to target/bench/ (bench.md, capacity.md, object_store.md).";
+
 struct Options {
     runs: usize,
     files: usize,
@@ -294,6 +316,8 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     };
     let (mut classic, mut with_capacity) = (true, true);
     let mut cap = capacity::CapacityOptions::full();
+    let mut objects = object_store::ObjectStoreOptions::full();
+    let mut objects_only = false;
     // Capacity options given on the command line, applied after `--quick` whatever the order.
     let mut cap_edits: Vec<(String, String)> = Vec::new();
     let mut runs = None;
@@ -315,10 +339,16 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
                 o.large_mib = 64;
                 o.huge_mib = 128;
                 cap = capacity::CapacityOptions::quick();
+                objects = object_store::ObjectStoreOptions::quick();
+            }
+            "--object-store" => (classic, with_capacity, objects_only) = (false, false, true),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
             }
             "--ours" => o.ours = it.next().map(PathBuf::from),
-            "--classic" => (classic, with_capacity) = (true, false),
-            "--capacity" => (classic, with_capacity) = (false, true),
+            "--classic" => (classic, with_capacity, objects_only) = (true, false, false),
+            "--capacity" => (classic, with_capacity, objects_only) = (false, true, false),
             "--no-extras" => cap_edits.push((a.clone(), String::new())),
             "--sizes" | "--assocs" | "--receivers" | "--async-window" | "--threads"
             | "--max-objects" | "--case-mib" | "--max-case-mib" | "--consumer-objects"
@@ -329,18 +359,22 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
                     .clone();
                 cap_edits.push((a.clone(), v));
             }
-            other => return Err(format!("bench: unknown argument `{other}`")),
+            other => return Err(format!("bench: unknown argument `{other}`\n{USAGE}")),
         }
     }
     if let Some(r) = runs {
         o.runs = r;
         cap.runs = r;
+        objects.runs = r;
     }
     for (flag, v) in &cap_edits {
         capacity_option(&mut cap, flag, v)?;
     }
     let ours_bin = shell::ours_release(o.ours.as_ref())?;
     let out_dir = target_dir().join("bench");
+    if objects_only {
+        return object_store_section(&objects, &ours_bin, &out_dir);
+    }
     if with_capacity && !classic {
         let md = capacity::run(&cap, &ours_bin, &out_dir)?;
         println!("{md}");
@@ -536,7 +570,28 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             out_dir.join("capacity.md").display(),
             out_dir.join("capacity.svg").display()
         );
+        // The whole bench (no section chosen) ends with the object-store section.
+        return object_store_section(&objects, &ours_bin, &out_dir);
     }
+    Ok(())
+}
+
+/// The object-store section (issue 13): rows for storing into Garage, printed and written to
+/// `object_store.md`.
+#[expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the report goes to the terminal"
+)]
+fn object_store_section(
+    o: &object_store::ObjectStoreOptions,
+    ours_bin: &Path,
+    out_dir: &Path,
+) -> Result<(), String> {
+    std::fs::create_dir_all(out_dir).map_err(|e| format!("create {}: {e}", out_dir.display()))?;
+    let md = object_store::run(o, ours_bin, out_dir)?;
+    println!("{md}");
+    eprintln!("bench: wrote {}", out_dir.join("object_store.md").display());
     Ok(())
 }
 

@@ -49,7 +49,8 @@ commands:
                 --classic: without it; --sizes 2k,64k,512k,200m --assocs 1,4,16,64
                 --receivers ours,dcmrecv,... --async-window N --threads T --max-objects N
                 --case-mib N --max-case-mib N --consumer-objects N --consumer-size S
-                --no-extras)
+                --no-extras), then the object-store section into a three-node Garage
+                (--object-store: only that); `cargo xtask bench --help` for details
   conformance   differential run against the real /usr/bin/dcmrecv (reduced matrix;
                 --full for the whole matrix, --ours PATH to test another binary)
   fuzz          the fuzz targets (asconfig, dimse, scanner, acceptor) for --seconds N each

@@ -15,6 +15,8 @@ struct Manifest {
     package_keys: Vec<String>,
     /// Dependency name → section it appears in (`dependencies`, `dev-dependencies`, ...).
     deps: BTreeMap<String, String>,
+    /// Normal dependency name → its specification as written (`{ workspace = true, ... }`).
+    dep_specs: BTreeMap<String, String>,
     lints_workspace: bool,
 }
 
@@ -22,6 +24,7 @@ struct Manifest {
 fn parse_manifest(text: &str) -> Manifest {
     let mut section = String::new();
     let mut manifest = Manifest {
+        dep_specs: BTreeMap::new(),
         name: String::new(),
         publish: true,
         package_keys: Vec::new(),
@@ -53,6 +56,9 @@ fn parse_manifest(text: &str) -> Manifest {
             "lints" if key == "workspace" => manifest.lints_workspace = value == "true",
             s if s.ends_with("dependencies") => {
                 let dep = key.split('.').next().unwrap_or(key).to_string();
+                if s == "dependencies" {
+                    manifest.dep_specs.insert(dep.clone(), value.to_string());
+                }
                 manifest.deps.insert(dep, s.to_string());
             }
             _ => {}
@@ -173,11 +179,30 @@ fn storage_policy_knows_nothing_about_networking() {
             "dicom-ul",
             "dcmrecv-*",
             "socket2",
-            "tokio",
             "rustls",
             "dns-lookup",
+            "hyper*",
+            "reqwest",
+            "mio",
         ],
-        "the storage policy maps instances to files and must not know the network or the SCP",
+        "the storage policy maps instances to files (or objects) and must not know DICOM \
+         networking or the SCP, nor open sockets of its own",
+    );
+    // Its one network client, object_store (the object-store backend's storage I/O), and the
+    // runtime it needs are optional (feature `object-store`), so users who only write files
+    // build neither; and tokio brings no sockets of our own (no `net` feature).
+    let m = manifest("dcmrecv-storage-policy");
+    for dep in ["object_store", "tokio"] {
+        let spec = m.dep_specs.get(dep).map(String::as_str).unwrap_or("");
+        assert!(
+            spec.is_empty() || spec.contains("optional = true"),
+            "dcmrecv-storage-policy: `{dep}` must stay an optional dependency (feature object-store): {spec}"
+        );
+    }
+    let tokio = m.dep_specs.get("tokio").map(String::as_str).unwrap_or("");
+    assert!(
+        !tokio.contains("\"net\"") && !tokio.contains("\"full\""),
+        "dcmrecv-storage-policy: tokio without sockets of our own (no `net`): {tokio}"
     );
 }
 

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use dcmrecv_cmdline::{Arguments, Occurrence, ValueError};
 use dcmrecv_logging::LogSettings;
-use dcmrecv_storage_policy::{Mode, Naming, Subdirectories, normalize_output_directory};
+use dcmrecv_storage_policy::{
+    Mode, Naming, Subdirectories, check_node_id, is_object_store_url, normalize_output_directory,
+};
 use dcmrecv_tls::TlsSettings;
 use snafu::Snafu;
 
@@ -69,7 +71,7 @@ pub enum AeTitle {
     UseCalled,
 }
 
-/// The output directory (`-od`).
+/// The output directory (`-od`), or an object store (`-od s3://BUCKET/PREFIX`, not in DCMTK).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputDirectory {
     /// As given (default `.`).
@@ -77,6 +79,9 @@ pub struct OutputDirectory {
     /// DCMTK's normalised form, used to build and log file paths: trailing separators removed
     /// (a leading one is kept), empty → `.`.
     pub normalised: PathBuf,
+    /// The object store's URL, when `-od` names one (`<scheme>://...`): see
+    /// [`is_object_store_url`](dcmrecv_storage_policy::is_object_store_url).
+    pub url: Option<String>,
 }
 
 /// Everything a run needs, validated.
@@ -136,6 +141,12 @@ pub struct Config {
     /// `--max-object-size` (not in DCMTK; default unlimited): the largest data set stored, in
     /// bytes (inflated).
     pub max_object_size: Option<u64>,
+    /// `--node-id` (not in DCMTK): this receiver's node identity.
+    pub node_id: Option<String>,
+    /// `--object-part-size` (not in DCMTK; default: the storage policy's).
+    pub object_part_size: Option<usize>,
+    /// `--object-parts-in-flight` (not in DCMTK; default: the storage policy's).
+    pub object_parts_in_flight: Option<usize>,
 }
 
 /// DCMTK's default AE title.
@@ -185,9 +196,14 @@ impl Config {
         let given = args
             .last(Opt::OutputDirectory)
             .map_or_else(|| OsString::from("."), |o| o.value(0).to_os_string());
+        let url = given
+            .to_str()
+            .filter(|text| is_object_store_url(text))
+            .map(str::to_owned);
         let output_directory = OutputDirectory {
             normalised: normalize_output_directory(Path::new(&given)),
             given: PathBuf::from(given),
+            url,
         };
         let subdirectories = match args.winner(&[Opt::NoSubdir, Opt::SeriesDateSubdir]) {
             Some(o) if o.is(Opt::SeriesDateSubdir) => Subdirectories::SeriesDate,
@@ -252,6 +268,25 @@ impl Config {
             None => None,
         };
 
+        let node_id = match args.last(Opt::NodeId) {
+            Some(o) => {
+                let id = o.text(0).into_owned();
+                check_node_id(&id).map_err(|_| invalid(o))?;
+                Some(id)
+            }
+            None => None,
+        };
+        let object_part_size = match args.last(Opt::ObjectPartSize) {
+            Some(o) => {
+                Some(usize::try_from(option_number(o, 5 << 20, Some(1 << 30))?).unwrap_or(1 << 30))
+            }
+            None => None,
+        };
+        let object_parts_in_flight = match args.last(Opt::ObjectPartsInFlight) {
+            Some(o) => Some(usize::try_from(option_number(o, 1, Some(64))?).unwrap_or(64)),
+            None => None,
+        };
+
         Ok(Config {
             port,
             bind_address,
@@ -279,6 +314,9 @@ impl Config {
             allowed_called,
             shutdown_timeout,
             max_object_size,
+            node_id,
+            object_part_size,
+            object_parts_in_flight,
         })
     }
 }
@@ -541,6 +579,50 @@ mod tests {
                 path: "b.cfg".into(),
                 name: "q".into()
             }
+        );
+    }
+
+    #[test]
+    fn object_store_outputs_and_node_ids() {
+        let c = ok(&[
+            "-od",
+            "s3://dicom/incoming/",
+            "--node-id",
+            "gw1-11112",
+            "--object-part-size",
+            "8388608",
+            "--object-parts-in-flight",
+            "2",
+            "104",
+        ]);
+        assert_eq!(
+            c.output_directory.url.as_deref(),
+            Some("s3://dicom/incoming/")
+        );
+        assert_eq!(c.node_id.as_deref(), Some("gw1-11112"));
+        assert_eq!(c.object_part_size, Some(8 << 20));
+        assert_eq!(c.object_parts_in_flight, Some(2));
+        let c = ok(&["-od", "/srv/dicom", "104"]);
+        assert_eq!((c.output_directory.url, c.node_id), (None, None));
+        assert_eq!((c.object_part_size, c.object_parts_in_flight), (None, None));
+        assert_eq!(
+            ok(&["-od", "gs://b", "104"])
+                .output_directory
+                .url
+                .as_deref(),
+            Some("gs://b")
+        );
+        assert_eq!(
+            err(&["--node-id", "a/b", "104"]),
+            "Invalid value for option --node-id (a/b)"
+        );
+        assert_eq!(
+            err(&["--object-part-size", "1048576", "104"]),
+            "Invalid value for option --object-part-size (underflow: 1048576)"
+        );
+        assert_eq!(
+            err(&["--object-parts-in-flight", "0", "104"]),
+            "Invalid value for option --object-parts-in-flight (underflow: 0)"
         );
     }
 

@@ -51,9 +51,18 @@ pub(crate) fn help_text(cmd: &CommandLine) -> String {
 }
 
 /// One entry: the spellings, then the description lines aligned at [`DESCRIPTION_COLUMN`].
+/// Spellings that leave fewer than DCMTK's two spaces before that column (only our longer
+/// extensions; DCMTK would widen the column for every option) get a line of their own.
 fn entry(indent: &str, spellings: &str, help: &[&str]) -> String {
     let mut out = String::new();
     let width = DESCRIPTION_COLUMN - indent.len();
+    if spellings.len() + 2 > width {
+        out.push_str(&format!("{indent}{spellings}\n"));
+        for line in help {
+            out.push_str(&format!("{indent}{:width$}{line}\n", ""));
+        }
+        return out;
+    }
     for (i, line) in help.iter().enumerate() {
         let left = if i == 0 { spellings } else { "" };
         out.push_str(&format!("{indent}{left:width$}{line}\n"));
@@ -107,6 +116,26 @@ mod tests {
 
         "#]]
         .assert_eq(&TOOL.help_text());
+    }
+
+    #[test]
+    fn spellings_too_long_for_the_column_get_a_line_of_their_own() {
+        assert_eq!(
+            super::entry(
+                "    ",
+                "      --a-very-long-option-name",
+                &["[n]umber", "does it"]
+            ),
+            format!(
+                "          --a-very-long-option-name\n{0}[n]umber\n{0}does it\n",
+                " ".repeat(33)
+            )
+        );
+        // Two spaces before the column still fit on one line, as DCMTK lays them out.
+        assert_eq!(
+            super::entry("    ", "-dhl  --disable-host-lookup", &["disable"]),
+            "    -dhl  --disable-host-lookup  disable\n"
+        );
     }
 
     #[test]

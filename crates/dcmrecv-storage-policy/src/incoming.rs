@@ -10,12 +10,13 @@ use snafu::Snafu;
 use tracing::{debug, error, info, warn};
 
 use crate::meta::{self, MetaFields};
-use crate::naming::{self, GENERATED_NAME_ATTEMPTS, SHORT_UNKNOWN_PREFIX, UNKNOWN_PREFIX};
+use crate::naming::{self, GENERATED_NAME_ATTEMPTS};
 use crate::options::{Mode, Naming, Subdirectories};
-use crate::prefix::{modality_prefix, trim_uid};
+use crate::placement::{self, Generated, component, log_name_error};
+use crate::prefix::trim_uid;
 use crate::scanner::{self, Scanner};
-use crate::storage::Shared;
-use crate::temp_file::TempFile;
+use crate::storage::{Shared, Target};
+use crate::temp_file::{TempFile, TempFiles};
 use crate::transfer_syntax::Syntax;
 use crate::uid::new_uid;
 
@@ -92,7 +93,8 @@ impl InstanceMeta {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Refused: Out of Resources (0xA700): a directory or file cannot be created or written (disk
-    /// full, permission denied, directory vanished, ...), or the data set is larger than
+    /// full, permission denied, directory vanished, ...), the object store did not take the
+    /// object, or the data set is larger than
     /// [`StorageOptions::max_object_size`](crate::StorageOptions::max_object_size).
     OutOfResources,
     /// Error: Cannot Understand (0xC000): the instance cannot be named or decoded (empty data set,
@@ -113,8 +115,8 @@ impl ErrorKind {
 /// Why an instance was not stored. Use [`StoreError::kind`] for the response status and
 /// [`StoreError::reason`] for a short text to put in the Error Comment.
 ///
-/// When this error is returned, nothing of the instance remains on disk: its temporary file has
-/// been removed.
+/// When this error is returned, nothing of the instance remains on disk (or in the bucket): its
+/// temporary file has been removed (its multipart upload aborted).
 #[derive(Debug, Snafu)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -195,6 +197,18 @@ pub enum StoreError {
         /// The encoder's complaint.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The object store did not take the object: it cannot be reached, it refused the request
+    /// (credentials, permissions), or it failed mid-way. Nothing is left under the object's
+    /// key: a multipart upload is aborted.
+    #[snafu(display("cannot store {url}: {problem}"))]
+    Upload {
+        /// The object (`s3://bucket/key`), or the bucket's URL when the key was not decided.
+        url: String,
+        /// What went wrong, in a few words (`store unreachable`, `access denied`, `HTTP 503`).
+        problem: String,
+        /// The store's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An earlier call already failed for this instance; this repeats its kind and reason.
     #[snafu(display("instance already failed: {reason}"))]
     AlreadyFailed {
@@ -233,6 +247,7 @@ impl StoreError {
             | StoreError::WriteFile { .. }
             | StoreError::CreateDirectory { .. }
             | StoreError::Publish { .. }
+            | StoreError::Upload { .. }
             | StoreError::TooLarge { .. } => ErrorKind::OutOfResources,
             StoreError::EmptyDataset
             | StoreError::MissingSopClass
@@ -256,6 +271,7 @@ impl StoreError {
                 io_reason("cannot create directory", source)
             }
             StoreError::Publish { source, .. } => io_reason("cannot rename file", source),
+            StoreError::Upload { problem, .. } => format!("cannot store object: {problem}"),
             StoreError::EmptyDataset => "empty data set".to_string(),
             StoreError::MissingSopClass => "no SOP class UID to name the file".to_string(),
             StoreError::UnsafeName { problem, .. } => {
@@ -276,15 +292,34 @@ impl StoreError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     path: Option<PathBuf>,
+    object: Option<StoredObject>,
     dataset_len: u64,
     replaced: bool,
 }
 
+/// Where an object went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StoredObject {
+    key: String,
+    url: String,
+}
+
 impl Stored {
-    /// Where the file is (`None` in ignore mode, where nothing is written). The path starts with
-    /// the output directory as DCMTK prints it, e.g. `./CT.1.2.3`.
+    /// Where the file is (`None` in ignore mode, where nothing is written, and for an object
+    /// store). The path starts with the output directory as DCMTK prints it, e.g. `./CT.1.2.3`.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// For an object store, the object's key in its bucket (`incoming/CT.1.2.3`): the prefix,
+    /// then the same relative name a file would have below an output directory.
+    pub fn object_key(&self) -> Option<&str> {
+        self.object.as_ref().map(|o| o.key.as_str())
+    }
+
+    /// For an object store, the object's URL (`s3://dicom/incoming/CT.1.2.3`).
+    pub fn object_url(&self) -> Option<&str> {
+        self.object.as_ref().map(|o| o.url.as_str())
     }
 
     /// The number of data set bytes received (as sent, i.e. deflated for a deflated syntax).
@@ -292,22 +327,19 @@ impl Stored {
         self.dataset_len
     }
 
-    /// Whether an existing file of the same name was replaced.
+    /// Whether an existing file of the same name was replaced (always `false` for an object
+    /// store, which is not asked: see the crate docs).
     pub fn replaced(&self) -> bool {
         self.replaced
     }
 }
 
-fn log_store_error(path: &Path, source: &io::Error) {
+pub(crate) fn log_store_error(path: &Path, source: &io::Error) {
     error!(
         "cannot store received object: {}: {}",
         path.display(),
         os_reason(source)
     );
-}
-
-fn log_name_error(detail: &str) {
-    error!("cannot generate directory or file name for received object: {detail}");
 }
 
 /// Writing `path` failed: DCMTK's log line and the error.
@@ -329,17 +361,6 @@ fn publish_error(from: &Path, to: &Path, source: io::Error) -> StoreError {
     }
 }
 
-/// Turns a generated name into a path component, or refuses it with DCMTK's log line.
-fn component(name: String) -> Result<String, StoreError> {
-    naming::finish_component(&name).map_err(|problem| {
-        log_name_error(&format!("Invalid file name (name {})", problem.text()));
-        StoreError::UnsafeName {
-            value: name,
-            problem: problem.text(),
-        }
-    })
-}
-
 fn too_large(limit: u64) -> StoreError {
     error!(
         "cannot store received object: data set larger than the maximum object size ({limit} bytes)"
@@ -350,7 +371,8 @@ fn too_large(limit: u64) -> StoreError {
 /// An instance being received: feed it the data set bytes with [`write`](Self::write), then call
 /// [`finish`](Self::finish) (or [`abort`](Self::abort)).
 ///
-/// Dropping it without finishing removes its temporary file, as `abort` does.
+/// Dropping it without finishing removes its temporary file (or aborts its multipart upload),
+/// as `abort` does.
 #[derive(Debug)]
 pub struct IncomingInstance {
     shared: Arc<Shared>,
@@ -366,10 +388,21 @@ enum State {
     Closed,
 }
 
+/// Where the bytes of one instance go while it arrives: the staging of a backend.
+#[derive(Debug)]
+enum Body {
+    /// A temporary file in the output directory, renamed at the end.
+    File(TempFile),
+    /// An upload to the object store: a single PUT at the end, or a multipart upload once the
+    /// object is larger than a part.
+    #[cfg(feature = "object-store")]
+    Object(crate::bucket::ObjectUpload),
+}
+
 #[derive(Debug)]
 struct Open {
     /// `None` in ignore mode.
-    temp: Option<TempFile>,
+    body: Option<Body>,
     scanner: Option<Scanner>,
     /// Where the meta header stands (normal mode).
     head: Head,
@@ -379,29 +412,31 @@ struct Open {
 /// front of the data set.
 #[derive(Debug)]
 enum Head {
-    /// The first data set bytes, held back until the scanner has passed (0008,0018).
+    /// The first data set bytes, held back until the scanner has passed (0008,0018): in this
+    /// vector for a file, in the upload's part buffer for an object (the vector stays empty).
     Held(Vec<u8>),
     /// The header is written (or none is needed: bit-preserving and ignore modes).
     Written,
-    /// The UIDs did not come within [`StorageOptions::hold_back_limit`] bytes: the data set
-    /// goes to the file without a header, and the header built from the UIDs wherever they
-    /// turn up is put in front of it once the data set is complete (one copy of the file, in
-    /// the kernel, for such rare data sets only).
+    /// Files only: the UIDs did not come within [`StorageOptions::hold_back_limit`] bytes: the
+    /// data set goes to the file without a header, and the header built from the UIDs
+    /// wherever they turn up is put in front of it once the data set is complete (one copy of
+    /// the file, in the kernel, for such rare data sets only). An object cannot be rewritten
+    /// once its first part is up: there the header is built at that point from what is known,
+    /// the command's UIDs standing in for those not seen yet (see the crate docs).
     ///
     /// [`StorageOptions::hold_back_limit`]: crate::StorageOptions::hold_back_limit
     Deferred,
 }
 
-/// How a generated name scheme (`+fu`, `+fsu`, `+fst`) makes its candidates; each tried in
-/// turn until one is free.
-#[derive(Debug, Clone, Copy)]
-enum Generated {
-    /// `+fu`: a new UID each time.
-    UniqueUid,
-    /// `+fsu`: the next value of the process's sequence each time.
-    ShortUnique,
-    /// `+fst`: the time of the store, then one microsecond later each time.
-    SystemTime(chrono::NaiveDateTime),
+/// Where the UIDs of the meta header come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeaderUids {
+    /// The data set's, as DCMTK (a new UID if the data set has no SOP Instance UID at all).
+    DataSet,
+    /// The data set's as far as seen, else the command's: an object's first part must go up
+    /// before the data set's UIDs have come.
+    #[cfg_attr(not(feature = "object-store"), allow(dead_code))]
+    DataSetElseCommand,
 }
 
 impl IncomingInstance {
@@ -428,7 +463,7 @@ impl IncomingInstance {
         }
         let open = match options.mode {
             Mode::Ignore => Open {
-                temp: None,
+                body: None,
                 scanner: Scanner::new(syntax, true, limit),
                 head: Head::Written,
             },
@@ -440,7 +475,6 @@ impl IncomingInstance {
                     );
                     return MissingSopClassSnafu.fail();
                 }
-                let mut temp = create_temp(&shared)?;
                 let header = meta::part10_header(&MetaFields {
                     sop_class_uid: &meta.sop_class_uid,
                     sop_instance_uid: &meta.sop_instance_uid,
@@ -452,29 +486,28 @@ impl IncomingInstance {
                 .map_err(|source| StoreError::EncodeMeta {
                     source: Box::new(source),
                 })?;
-                temp.write(&header)
-                    .map_err(|e| write_error(temp.path(), e))?;
                 // The scanner finds the Series Date for `+ssd`, and inflates a deflated data
                 // set to bound its size.
                 let needed = options.subdirectories == Subdirectories::SeriesDate
                     || (limit.is_some() && syntax == Syntax::DeflatedExplicitLittle);
-                Open {
-                    temp: Some(temp),
+                let mut open = Open {
+                    body: Some(open_body(&shared)?),
                     scanner: needed.then(|| Scanner::new(syntax, false, limit)).flatten(),
                     head: Head::Written,
-                }
+                };
+                open.write_header(&header, &shared, &meta)?;
+                open
             }
             Mode::Normal => {
-                let temp = create_temp(&shared)?;
                 let scanner = Scanner::new(syntax, true, limit);
                 let mut open = Open {
-                    temp: Some(temp),
+                    body: Some(open_body(&shared)?),
                     head: Head::Held(Vec::new()),
                     scanner,
                 };
                 if open.scanner.is_none() {
                     // Unknown transfer syntax: nothing to wait for.
-                    open.release_held(&shared, &meta)?;
+                    open.release_held(&shared, &meta, HeaderUids::DataSet)?;
                 }
                 open
             }
@@ -494,10 +527,13 @@ impl IncomingInstance {
 
     /// Appends the next chunk of data set bytes, as received (chunk boundaries do not matter).
     ///
-    /// On error the instance is dead: its temporary file is gone, and later calls to `write` and
-    /// `finish` return [`StoreError::AlreadyFailed`] with the same kind. The caller may keep
-    /// feeding (the bytes are discarded) or stop; either way it must answer with the error's
-    /// status.
+    /// For an object store this may send a part of the object (and wait while the association's
+    /// parts in flight are at their bound), and the first part decides the object's key.
+    ///
+    /// On error the instance is dead: its temporary file is gone (its upload aborted), and later
+    /// calls to `write` and `finish` return [`StoreError::AlreadyFailed`] with the same kind.
+    /// The caller may keep feeding (the bytes are discarded) or stop; either way it must answer
+    /// with the error's status.
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         self.received += chunk.len() as u64;
         let result = match &mut self.state {
@@ -512,7 +548,7 @@ impl IncomingInstance {
             State::Closed => Ok(()),
         };
         result.inspect_err(|e| {
-            // Dropping the open state removes the temporary file.
+            // Dropping the open state removes the temporary file (aborts the upload).
             self.state = State::Failed {
                 kind: e.kind(),
                 reason: e.reason(),
@@ -523,8 +559,10 @@ impl IncomingInstance {
     /// Completes the instance: checks the data set, decides the final name, creates the
     /// sub-directory, syncs the file (with [`StorageOptions::fsync`](crate::StorageOptions::fsync)),
     /// renames the temporary file to the final name, then syncs the directory (same option).
+    /// For an object store: sends the object with one PUT, or its last part and then completes
+    /// the multipart upload; it returns once the store has confirmed the whole object.
     ///
-    /// On error nothing of the instance remains on disk.
+    /// On error nothing of the instance remains on disk (or under its key).
     pub fn finish(mut self) -> Result<Stored, StoreError> {
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Open(open) => self.complete(*open),
@@ -538,7 +576,7 @@ impl IncomingInstance {
     }
 
     /// Gives up on the instance (peer abort, error elsewhere, shutdown): the temporary file is
-    /// removed and nothing is stored.
+    /// removed (the multipart upload aborted, in the background) and nothing is stored.
     pub fn abort(mut self) {
         if let State::Open(_) = std::mem::replace(&mut self.state, State::Closed) {
             debug!(
@@ -566,88 +604,49 @@ impl IncomingInstance {
             debug!("received dataset is not stored since the storage mode is set to 'ignore'");
             return Ok(Stored {
                 path: None,
+                object: None,
                 dataset_len: self.received,
                 replaced: false,
             });
         }
         match open.head {
-            Head::Held(_) => open.release_held(&self.shared, &self.meta)?,
+            Head::Held(_) => open.release_held(&self.shared, &self.meta, HeaderUids::DataSet)?,
             Head::Deferred => open.prepend_header(&self.shared, &self.meta)?,
             Head::Written => {}
         }
         let findings = open.scanner.as_ref().map(Scanner::findings);
-        let normal = options.mode == Mode::Normal;
+        match open.body.take() {
+            Some(Body::File(temp)) => self.publish_file(temp, findings),
+            #[cfg(feature = "object-store")]
+            Some(Body::Object(upload)) => self.publish_object(upload, findings),
+            // Only ignore mode has no body, and it returned above.
+            None => Ok(Stored {
+                path: None,
+                object: None,
+                dataset_len: self.received,
+                replaced: false,
+            }),
+        }
+    }
 
-        // The SOP class for the prefix: the command's, else (normal mode) the data set's.
-        let class = Some(self.meta.sop_class_uid.as_str())
-            .filter(|c| !c.is_empty())
-            .or_else(|| {
-                findings
-                    .filter(|_| normal)
-                    .and_then(|f| f.sop_class_uid.as_ref())
-                    .and_then(scanner::Captured::as_uid)
-            });
-        let prefix = class.and_then(modality_prefix);
-
-        // The directory.
-        let directory = match options.subdirectories {
-            Subdirectories::None => self.shared.output_directory.clone(),
-            Subdirectories::SeriesDate => {
-                let date = findings
-                    .and_then(|f| f.series_date.as_ref())
-                    .filter(|c| c.vr_matches && c.complete)
-                    .map(|c| c.value.as_slice());
-                let today = chrono::Local::now().date_naive();
-                self.shared
-                    .output_directory
-                    .join(naming::series_date_subdirectory(date, today))
+    /// The file backend's end: the name from the placement, the sub-directory, [fsync], the
+    /// rename (the next candidate for a taken generated name), [fsync of the directory].
+    fn publish_file(
+        &self,
+        mut temp: TempFile,
+        findings: Option<&scanner::Findings>,
+    ) -> Result<Stored, StoreError> {
+        let options = &self.shared.options;
+        let Some(files) = self.shared.temp_files() else {
+            // A temporary file exists only with the file backend.
+            return AlreadyFailedSnafu {
+                kind: ErrorKind::OutOfResources,
+                reason: "no output directory",
             }
+            .fail();
         };
-
-        // The name: fixed for default names; for the generated schemes, the first candidate
-        // (checked before anything is created; the one used is decided when publishing).
-        let generated = match options.naming {
-            Naming::Default => None,
-            Naming::UniqueUid => Some(Generated::UniqueUid),
-            Naming::ShortUnique => Some(Generated::ShortUnique),
-            Naming::SystemTime => Some(Generated::SystemTime(chrono::Local::now().naive_local())),
-        };
-        let first = match generated {
-            None => {
-                if class.is_none() {
-                    log_name_error("Invalid SOP Class UID");
-                    return MissingSopClassSnafu.fail();
-                }
-                let instance = Some(self.meta.sop_instance_uid.as_str())
-                    .filter(|i| !i.is_empty())
-                    .or_else(|| {
-                        findings
-                            .filter(|_| normal)
-                            .and_then(|f| f.sop_instance_uid.as_ref())
-                            .and_then(scanner::Captured::as_uid)
-                    })
-                    .unwrap_or_default();
-                if let Err(problem) = naming::check_instance_uid(instance) {
-                    log_name_error(&format!(
-                        "Invalid SOP Instance UID (value {})",
-                        problem.text()
-                    ));
-                    return UnsafeNameSnafu {
-                        value: instance,
-                        problem: problem.text(),
-                    }
-                    .fail();
-                }
-                naming::default_name(
-                    prefix.unwrap_or(UNKNOWN_PREFIX),
-                    instance,
-                    &options.extension,
-                )
-            }
-            Some(scheme) => self.candidate(scheme, prefix, 0),
-        };
-        let first = component(first)?;
-
+        let placement = placement::decide(&self.shared, &self.meta, findings)?;
+        let directory = self.shared.output_directory.join(&placement.subdirectory);
         if options.subdirectories == Subdirectories::SeriesDate {
             std::fs::create_dir_all(&directory).map_err(|source| {
                 error!(
@@ -661,26 +660,17 @@ impl IncomingInstance {
                 }
             })?;
         }
-
-        let Some(mut temp) = open.temp.take() else {
-            // Only ignore mode has no file, and it returned above.
-            return Ok(Stored {
-                path: None,
-                dataset_len: self.received,
-                replaced: false,
-            });
-        };
-        let first = directory.join(first);
+        let first = directory.join(&placement.name);
         temp.complete(options.fsync)
             .map_err(|e| write_error(&first, e))?;
-        let (path, replaced) = match generated {
+        let (path, replaced) = match placement.generated {
             None => {
                 debug!(
                     "generated filename for received object: {}",
                     first.display()
                 );
                 let replaced = temp
-                    .publish_replacing(&first, &self.shared.temp_files, || {
+                    .publish_replacing(&first, files, || {
                         // DCMTK's OFStandard::fileExists: a directory of that name is not a
                         // file (the rename then fails), so there is no warning.
                         if !std::fs::symlink_metadata(&first).is_ok_and(|m| m.is_dir()) {
@@ -691,7 +681,14 @@ impl IncomingInstance {
                 (first, replaced)
             }
             Some(scheme) => {
-                let path = self.publish_generated(&mut temp, scheme, &directory, prefix, first)?;
+                let path = self.publish_generated(
+                    &mut temp,
+                    files,
+                    scheme,
+                    &directory,
+                    placement.prefix,
+                    first,
+                )?;
                 (path, false)
             }
         };
@@ -707,30 +704,10 @@ impl IncomingInstance {
         );
         Ok(Stored {
             path: Some(path),
+            object: None,
             dataset_len: self.received,
             replaced,
         })
-    }
-
-    /// The `attempt`-th candidate name of a generated scheme (not yet a path component).
-    fn candidate(&self, scheme: Generated, prefix: Option<&str>, attempt: u32) -> String {
-        let extension = self.shared.options.extension.as_str();
-        match scheme {
-            Generated::UniqueUid => {
-                naming::unique_uid_name(prefix.unwrap_or(UNKNOWN_PREFIX), &new_uid(), extension)
-            }
-            Generated::ShortUnique => naming::short_unique_name(
-                prefix.unwrap_or(SHORT_UNKNOWN_PREFIX),
-                self.shared.start_time,
-                self.shared.short_unique.next_value(),
-                extension,
-            ),
-            Generated::SystemTime(now) => naming::system_time_name(
-                naming::system_time_candidate(now, attempt),
-                prefix.unwrap_or(UNKNOWN_PREFIX),
-                extension,
-            ),
-        }
     }
 
     /// Generated names never replace a file: each candidate (`first`, then the next ones) is
@@ -739,6 +716,7 @@ impl IncomingInstance {
     fn publish_generated(
         &self,
         temp: &mut TempFile,
+        files: &TempFiles,
         scheme: Generated,
         directory: &Path,
         prefix: Option<&str>,
@@ -747,7 +725,7 @@ impl IncomingInstance {
         let mut path = first;
         for attempt in 1..=GENERATED_NAME_ATTEMPTS {
             debug!("generated filename for received object: {}", path.display());
-            match temp.publish_no_replace(&path, &self.shared.temp_files) {
+            match temp.publish_no_replace(&path, files) {
                 Ok(()) => return Ok(path),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     debug!("file name taken, trying the next one: {}", path.display());
@@ -755,7 +733,8 @@ impl IncomingInstance {
                 Err(e) => return Err(publish_error(temp.path(), &path, e)),
             }
             if attempt < GENERATED_NAME_ATTEMPTS {
-                path = directory.join(component(self.candidate(scheme, prefix, attempt))?);
+                let next = placement::candidate(&self.shared, scheme, prefix, attempt);
+                path = directory.join(component(next)?);
             }
         }
         log_name_error("Could not generate filename");
@@ -764,6 +743,40 @@ impl IncomingInstance {
             attempts: GENERATED_NAME_ATTEMPTS,
         }
         .fail()
+    }
+
+    /// The object-store backend's end: the key (decided now, or when the first part went up),
+    /// then the single PUT or the multipart upload's completion.
+    #[cfg(feature = "object-store")]
+    fn publish_object(
+        &self,
+        upload: crate::bucket::ObjectUpload,
+        findings: Option<&scanner::Findings>,
+    ) -> Result<Stored, StoreError> {
+        let bucket = Arc::clone(upload.bucket());
+        let key = match upload.started_key() {
+            Some(key) => key.clone(),
+            None => bucket.key(&placement::decide(&self.shared, &self.meta, findings)?)?,
+        };
+        debug!(
+            "generated filename for received object: {}",
+            bucket.url_of(&key)
+        );
+        let key = upload.finish(&key).map_err(|e| e.into_store_error())?;
+        let url = bucket.url_of(&key);
+        info!(
+            sop_instance_uid = %self.meta.sop_instance_uid,
+            "Stored received object to file: {url}"
+        );
+        Ok(Stored {
+            path: None,
+            object: Some(StoredObject {
+                key: key.to_string(),
+                url,
+            }),
+            dataset_len: self.received,
+            replaced: false,
+        })
     }
 }
 
@@ -779,12 +792,19 @@ fn scan_error(e: &scanner::Error) -> StoreError {
     }
 }
 
-fn create_temp(shared: &Shared) -> Result<TempFile, StoreError> {
-    shared.temp_files.create().map_err(|source| {
-        let path = shared.temp_files.pattern();
-        log_store_error(&path, &source);
-        StoreError::CreateTemporary { path, source }
-    })
+/// The staging of a new instance in this storage's backend.
+fn open_body(shared: &Shared) -> Result<Body, StoreError> {
+    match &shared.target {
+        Target::Files(files) => files.create().map(Body::File).map_err(|source| {
+            let path = files.pattern();
+            log_store_error(&path, &source);
+            StoreError::CreateTemporary { path, source }
+        }),
+        #[cfg(feature = "object-store")]
+        Target::Objects(bucket) => Ok(Body::Object(crate::bucket::ObjectUpload::new(Arc::clone(
+            bucket,
+        )))),
+    }
 }
 
 impl Open {
@@ -806,52 +826,128 @@ impl Open {
         if let Some(scanner) = self.scanner.as_mut() {
             scanner.feed(chunk).map_err(|e| scan_error(&e))?;
         }
-        let Some(temp) = self.temp.as_mut() else {
+        let Open { body, head, .. } = self;
+        let Some(body) = body.as_mut() else {
             return Ok(());
         };
-        match &mut self.head {
-            Head::Held(held) => {
+        let Head::Held(held) = head else {
+            return self.write_body(chunk, shared, meta);
+        };
+        let held_len = match body {
+            Body::File(_) => {
                 held.extend_from_slice(chunk);
-                if self.scanner.as_ref().is_none_or(Scanner::uids_settled) {
-                    self.release_held(shared, meta)?;
-                } else if held.len() >= shared.options.hold_back_limit {
-                    temp.write(held).map_err(|e| write_error(temp.path(), e))?;
-                    self.head = Head::Deferred;
+                held.len()
+            }
+            #[cfg(feature = "object-store")]
+            Body::Object(upload) => {
+                upload.hold(chunk);
+                upload.held_len()
+            }
+        };
+        if self.scanner.as_ref().is_none_or(Scanner::uids_settled) {
+            self.release_held(shared, meta, HeaderUids::DataSet)?;
+        } else if held_len >= self.hold_back_limit(shared) {
+            self.spill_held(shared, meta)?;
+        }
+        Ok(())
+    }
+
+    /// How many data set bytes may wait for the UIDs: [`StorageOptions::hold_back_limit`] for a
+    /// file, one part for an object (its part buffer holds them).
+    ///
+    /// [`StorageOptions::hold_back_limit`]: crate::StorageOptions::hold_back_limit
+    fn hold_back_limit(&self, shared: &Shared) -> usize {
+        match &self.body {
+            #[cfg(feature = "object-store")]
+            Some(Body::Object(upload)) => upload.bucket().part_size(),
+            _ => shared.options.hold_back_limit,
+        }
+    }
+
+    /// Appends bytes after the header.
+    // Without the object store, only objects need the command and the naming context here.
+    #[cfg_attr(not(feature = "object-store"), allow(unused_variables))]
+    fn write_body(
+        &mut self,
+        chunk: &[u8],
+        shared: &Shared,
+        meta: &InstanceMeta,
+    ) -> Result<(), StoreError> {
+        match self.body.as_mut() {
+            None => Ok(()),
+            Some(Body::File(temp)) => temp.write(chunk).map_err(|e| write_error(temp.path(), e)),
+            #[cfg(feature = "object-store")]
+            Some(Body::Object(upload)) => {
+                if upload.needs_start(chunk.len()) {
+                    // The first part goes up: the key is decided from what has been seen.
+                    let findings = self.scanner.as_ref().map(Scanner::findings);
+                    let placement = placement::decide(shared, meta, findings)?;
+                    let key = upload.bucket().key(&placement)?;
+                    upload.start(key).map_err(|e| e.into_store_error())?;
                 }
+                upload.append(chunk).map_err(|e| e.into_store_error())
+            }
+        }
+    }
+
+    /// Writes a header that precedes everything written so far (bit-preserving mode, at once).
+    fn write_header(
+        &mut self,
+        header: &[u8],
+        shared: &Shared,
+        meta: &InstanceMeta,
+    ) -> Result<(), StoreError> {
+        match self.body.as_mut() {
+            #[cfg(feature = "object-store")]
+            Some(Body::Object(upload)) => {
+                upload.prepend(header);
                 Ok(())
             }
-            Head::Written | Head::Deferred => {
-                temp.write(chunk).map_err(|e| write_error(temp.path(), e))
-            }
+            _ => self.write_body(header, shared, meta),
         }
     }
 
     /// The preamble, `DICM` and the meta header built from what the scanner has found (or, for
     /// an unknown transfer syntax, from the command).
-    fn header(&self, shared: &Shared, meta: &InstanceMeta) -> Result<Vec<u8>, StoreError> {
+    fn header(
+        &self,
+        shared: &Shared,
+        meta: &InstanceMeta,
+        uids: HeaderUids,
+    ) -> Result<Vec<u8>, StoreError> {
         let generated;
         let (class, instance): (&str, &str) = match self.scanner.as_ref() {
             Some(scanner) => {
                 let findings = scanner.findings();
-                let class = findings
+                let found_class = findings
                     .sop_class_uid
                     .as_ref()
-                    .and_then(scanner::Captured::as_uid)
-                    .unwrap_or(FALLBACK_SOP_CLASS_UID);
-                // DCMTK's fallback when the data set has no SOP Instance UID at all (it was
-                // looked for in the whole data set).
-                let instance = match findings
+                    .and_then(scanner::Captured::as_uid);
+                let found_instance = findings
                     .sop_instance_uid
                     .as_ref()
-                    .and_then(scanner::Captured::as_uid)
-                {
-                    Some(uid) => uid,
-                    None => {
-                        generated = new_uid();
-                        &generated
+                    .and_then(scanner::Captured::as_uid);
+                match uids {
+                    HeaderUids::DataSet => {
+                        let class = found_class.unwrap_or(FALLBACK_SOP_CLASS_UID);
+                        // DCMTK's fallback when the data set has no SOP Instance UID at all (it
+                        // was looked for in the whole data set).
+                        let instance = match found_instance {
+                            Some(uid) => uid,
+                            None => {
+                                generated = new_uid();
+                                &generated
+                            }
+                        };
+                        (class, instance)
                     }
-                };
-                (class, instance)
+                    HeaderUids::DataSetElseCommand => {
+                        let class = found_class
+                            .or(Some(meta.sop_class_uid.as_str()).filter(|c| !c.is_empty()))
+                            .unwrap_or(FALLBACK_SOP_CLASS_UID);
+                        (class, found_instance.unwrap_or(&meta.sop_instance_uid))
+                    }
+                }
             }
             // Unknown transfer syntax: the data set cannot be read, so the command's UIDs are
             // the best we have.
@@ -871,34 +967,70 @@ impl Open {
     }
 
     /// Normal mode: writes the header, then the held-back bytes.
-    fn release_held(&mut self, shared: &Shared, meta: &InstanceMeta) -> Result<(), StoreError> {
-        let header = self.header(shared, meta)?;
+    fn release_held(
+        &mut self,
+        shared: &Shared,
+        meta: &InstanceMeta,
+        uids: HeaderUids,
+    ) -> Result<(), StoreError> {
+        let header = self.header(shared, meta, uids)?;
         let held = match std::mem::replace(&mut self.head, Head::Written) {
             Head::Held(held) => held,
             Head::Written | Head::Deferred => Vec::new(),
         };
-        let Some(temp) = self.temp.as_mut() else {
-            return Ok(());
-        };
-        temp.write(&header)
-            .and_then(|()| temp.write(&held))
-            .map_err(|e| write_error(temp.path(), e))
+        match self.body.as_mut() {
+            None => Ok(()),
+            Some(Body::File(temp)) => temp
+                .write(&header)
+                .and_then(|()| temp.write(&held))
+                .map_err(|e| write_error(temp.path(), e)),
+            #[cfg(feature = "object-store")]
+            Some(Body::Object(upload)) => {
+                upload.prepend(&header);
+                // The header and the held bytes may fill more than a part now.
+                self.write_body(&[], shared, meta)
+            }
+        }
     }
 
-    /// Normal mode, UIDs past the hold-back limit: the header goes in front of the complete
-    /// data set (see [`Head::Deferred`]).
+    /// Normal mode, the hold-back limit reached before the UIDs: a file gets the data set
+    /// without its header for now ([`Head::Deferred`]); an object gets the header now, from the
+    /// UIDs seen so far and the command's (the first part must go up).
+    // Without the object store, only files spill, and they need no header yet.
+    #[cfg_attr(not(feature = "object-store"), allow(unused_variables))]
+    fn spill_held(&mut self, shared: &Shared, meta: &InstanceMeta) -> Result<(), StoreError> {
+        match self.body.as_mut() {
+            Some(Body::File(temp)) => {
+                if let Head::Held(held) = std::mem::replace(&mut self.head, Head::Deferred) {
+                    temp.write(&held).map_err(|e| write_error(temp.path(), e))?;
+                }
+                Ok(())
+            }
+            #[cfg(feature = "object-store")]
+            Some(Body::Object(_)) => {
+                debug!(
+                    "data set UIDs not seen in the first part: the meta header takes the command's"
+                );
+                self.release_held(shared, meta, HeaderUids::DataSetElseCommand)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Normal mode, UIDs past the hold-back limit (files only): the header goes in front of the
+    /// complete data set (see [`Head::Deferred`]).
     fn prepend_header(&mut self, shared: &Shared, meta: &InstanceMeta) -> Result<(), StoreError> {
-        let header = self.header(shared, meta)?;
+        let header = self.header(shared, meta, HeaderUids::DataSet)?;
         self.head = Head::Written;
-        let Some(temp) = self.temp.take() else {
+        let (Some(Body::File(temp)), Some(files)) = (self.body.take(), shared.temp_files()) else {
             return Ok(());
         };
         let shown = temp.path().to_path_buf();
         debug!("data set UIDs came after the bytes held back: writing the meta header in front");
         let joined = temp
-            .prepend(&header, &shared.temp_files)
+            .prepend(&header, files)
             .map_err(|e| write_error(&shown, e))?;
-        self.temp = Some(joined);
+        self.body = Some(Body::File(joined));
         Ok(())
     }
 }
@@ -945,9 +1077,10 @@ mod tests {
         Arc::new(Shared {
             options: crate::StorageOptions::new(dir).naming(Naming::ShortUnique),
             output_directory: dir.to_path_buf(),
-            temp_files: crate::temp_file::TempFiles::new(dir.to_path_buf()),
+            target: Target::Files(crate::temp_file::TempFiles::new(dir.to_path_buf())),
             start_time: 0x1234_5678,
             short_unique: naming::ShortUniqueSequence::new(0, 0),
+            system_time_names: crate::placement::SystemTimeNames::default(),
         })
     }
 

@@ -2,10 +2,11 @@
 //! with the directory layout, file names, meta header, statuses and log lines of DCMTK 3.6.7's
 //! `dcmrecv` (DCMTK's `dcmrecv.man`, and the real `dcmrecv`'s behaviour, measured).
 //!
-//! It knows nothing about networking. A Storage SCP hands it the C-STORE command's values
+//! It knows nothing about DICOM networking. A Storage SCP hands it the C-STORE command's values
 //! ([`InstanceMeta`]) and then the data set bytes as they arrive; the bytes stream to a temporary
 //! file (memory stays flat whatever the object size), and when the instance is complete the file
-//! is renamed to its final name:
+//! is renamed to its final name. With the `object-store` feature the same instances can go to
+//! an S3-compatible bucket instead ([`StorageOptions::object_store`]), under the same names:
 //!
 //! ```text
 //! Storage::begin(&InstanceMeta)  → IncomingInstance   temporary file opened
@@ -83,9 +84,27 @@
 //!   a drop removes the temporary file; [`Storage::sweep_leftovers`] removes those no live
 //!   receiver holds; [`StorageOptions::fsync`] syncs the file and then its directory before
 //!   `finish` returns.
+//! - **Object storage** (feature `object-store`, [`ObjectStoreOutput`]): `s3://BUCKET/PREFIX`
+//!   through the `object_store` crate, configured from the `AWS_*` variables; every naming
+//!   option gives the key `PREFIX/<the relative path a file would have>`. An object up to one
+//!   part (6 MiB by default) goes up with a single PUT when complete; a larger one as a
+//!   multipart upload of equal parts sent as they fill, a bounded number in flight per
+//!   instance, on a small tokio runtime the backend owns (the API stays blocking: do not call
+//!   it from async code). `finish` returns once the store has confirmed the whole object; any
+//!   failure aborts the upload, so nothing is ever under a key but a whole object. Each
+//!   multipart upload in flight is recorded in a marker object
+//!   `PREFIX/.dcmrecv-uploads/<node id>/<start id>/<n>`; [`Storage::sweep_leftovers`] aborts
+//!   the uploads recorded by earlier starts of the same [`node id`](StorageOptions::node_id).
+//!   [`Storage::new`] writes and deletes a probe object, so an unreachable store, a missing
+//!   bucket or refused writes fail there. Generated names cannot be checked against the store
+//!   (Garage ignores `If-None-Match: *`), so they are unique by construction: `+fu` UUIDs;
+//!   `+fsu` start seconds unique per start of a node (an object-store start waits for the next
+//!   whole second) and a sequence that repeats no value in 2^32; `+fst` microseconds unique in
+//!   a process; and the node id, which receivers sharing a bucket must each have their own.
 //! - **Errors the SCP can answer with** ([`StoreError::kind`], [`StoreError::reason`]):
 //!   [`ErrorKind::OutOfResources`] (0xA700: cannot create the directory or file, disk full,
-//!   permission denied, directory vanished, data set over the maximum size) and
+//!   permission denied, directory vanished, the object store did not take the object, data set
+//!   over the maximum size) and
 //!   [`ErrorKind::CannotUnderstand`] (0xC000: empty data set, no SOP class for `+fd`, no free
 //!   generated name, unusable UID, malformed data set).
 //! - **DCMTK's log lines** as `tracing` events: `Stored received object to file: <path>` (info),
@@ -132,13 +151,31 @@
 //!   once a level: it stores 9,000 levels and dies of a stack overflow (the whole process, every
 //!   association) at 10,000 with the usual 8 MiB stack.
 //! - A NUL in a SOP Instance UID is refused (0xC000); DCMTK cuts the file name at the NUL.
+//! - With a node id ([`StorageOptions::node_id`]), `+fsu` and `+fst` names carry `-<node id>`
+//!   after their unique part.
+//!
+//! # Where objects differ from files
+//!
+//! - `+fd`: an instance stored again replaces its object without DCMTK's `file already exists,
+//!   overwriting` warning (finding out would cost a HEAD request per object);
+//!   [`Stored::replaced`] is `false`.
+//! - Normal mode: when the data set's UIDs come later than one part into it, the first part
+//!   goes up with a meta header built from the UIDs seen so far and the command's for the
+//!   others (a file gets the data set's, put in front at the end). The backend never invents a
+//!   UID there; a complete data set without a SOP Instance UID gets a new one, as DCMTK does.
+//! - For an object larger than one part the key (the `+ssd` directory, the `+fst` time) is
+//!   decided when its first part goes up, not when it is complete.
+//! - Fsync has no effect: the store decides durability.
 
+#[cfg(feature = "object-store")]
+mod bucket;
 #[doc(hidden)]
 pub mod fuzzing;
 mod incoming;
 mod meta;
 mod naming;
 mod options;
+mod placement;
 mod prefix;
 mod scanner;
 mod storage;
@@ -150,15 +187,19 @@ mod uid;
 #[cfg(test)]
 mod test_support;
 
+#[cfg(feature = "object-store")]
+pub use bucket::ObjectStoreOutput;
 pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
-pub use naming::normalize_output_directory;
+pub use naming::{
+    check_node_id, default_node_id, is_object_store_url, local_node_id, normalize_output_directory,
+};
 pub use options::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,
 };
 pub use prefix::modality_prefix;
 pub use storage::{OpenError, Storage};
-pub use sweep::SweepError;
+pub use sweep::{Leftover, SweepError};
 
 /// The code blocks of the README, compiled and run as doctests.
 #[cfg(doctest)]

@@ -31,19 +31,132 @@ pub(crate) fn unique_uid_name(prefix: &str, new_uid: &str, extension: &str) -> S
     format!("{prefix}.X.{new_uid}{extension}")
 }
 
-/// `<prefix>_<start time, 8 hex><random, 8 hex><ext>` (`+fsu`).
-pub(crate) fn short_unique_name(prefix: &str, start: u32, random: u32, extension: &str) -> String {
-    format!("{prefix}_{start:08x}{random:08x}{extension}")
+/// `-<node id>`, put right after the unique part of `+fsu` and `+fst` names when a node identity
+/// is set (see [`check_node_id`]); nothing otherwise.
+fn node_suffix(node: Option<&str>) -> String {
+    node.map(|node| format!("-{node}")).unwrap_or_default()
 }
 
-/// `<YYYYMMDDhhmmss>.<microseconds, 6 digits>.<prefix><ext>` (`+fst`).
-pub(crate) fn system_time_name(now: NaiveDateTime, prefix: &str, extension: &str) -> String {
+/// `<prefix>_<start time, 8 hex><random, 8 hex>[-<node id>]<ext>` (`+fsu`).
+pub(crate) fn short_unique_name(
+    prefix: &str,
+    start: u32,
+    random: u32,
+    node: Option<&str>,
+    extension: &str,
+) -> String {
+    let node = node_suffix(node);
+    format!("{prefix}_{start:08x}{random:08x}{node}{extension}")
+}
+
+/// `<YYYYMMDDhhmmss>.<microseconds, 6 digits>[-<node id>].<prefix><ext>` (`+fst`).
+pub(crate) fn system_time_name(
+    now: NaiveDateTime,
+    node: Option<&str>,
+    prefix: &str,
+    extension: &str,
+) -> String {
     // Leap seconds show up as nanoseconds >= 1e9 in chrono; DCMTK never prints more than 6 digits.
     let micros = (now.nanosecond() / 1_000).min(999_999);
+    let node = node_suffix(node);
     format!(
-        "{}.{micros:06}.{prefix}{extension}",
+        "{}.{micros:06}{node}.{prefix}{extension}",
         now.format("%Y%m%d%H%M%S")
     )
+}
+
+/// Whether `output` names an object store rather than a directory: it starts with
+/// `<scheme>://`, the scheme made of ASCII letters, digits, `+`, `-` and `.` (`s3://dicom/x`;
+/// also `gs://` and `az://`, which the object-store backend refuses with a clear error).
+///
+/// ```
+/// use dcmrecv_storage_policy::is_object_store_url;
+///
+/// assert!(is_object_store_url("s3://dicom/incoming"));
+/// assert!(is_object_store_url("gs://dicom"));
+/// assert!(!is_object_store_url("/srv/dicom"));
+/// assert!(!is_object_store_url("./s3:/x"));
+/// ```
+pub fn is_object_store_url(output: &str) -> bool {
+    output.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    })
+}
+
+/// Longest node identity (`--node-id`).
+pub(crate) const MAX_NODE_ID: usize = 64;
+
+/// This host's default node identity for a receiver listening on `port`:
+/// [`default_node_id`] of the host name (`uname -n`).
+pub fn local_node_id(port: u16) -> String {
+    #[cfg(unix)]
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    #[cfg(not(unix))]
+    let host = std::env::var("COMPUTERNAME").unwrap_or_default();
+    default_node_id(&host, port)
+}
+
+/// Checks a node identity ([`StorageOptions::node_id`](crate::StorageOptions::node_id)): 1 to
+/// 64 bytes of `[A-Za-z0-9._-]`, not `.` or `..`. It becomes part of `+fsu` and `+fst` names
+/// and a path segment of the object store's upload markers.
+///
+/// ```
+/// use dcmrecv_storage_policy::check_node_id;
+///
+/// assert_eq!(check_node_id("gw1-11112"), Ok(()));
+/// assert!(check_node_id("gw1/11112").is_err());
+/// ```
+pub fn check_node_id(node: &str) -> Result<(), &'static str> {
+    if node.is_empty() || node.len() > MAX_NODE_ID {
+        return Err("a node id has 1 to 64 characters");
+    }
+    if !node
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err("a node id has only letters, digits, '.', '_' and '-'");
+    }
+    if node == "." || node == ".." {
+        return Err("a node id is not '.' or '..'");
+    }
+    Ok(())
+}
+
+/// The default node identity of a receiver: `<host name>-<port>`, so that receivers on
+/// different hosts, and on different ports of one host, differ. Bytes of the host name outside
+/// `[A-Za-z0-9.-]` become `-`, and the host name is cut so that the whole fits 64 bytes; an
+/// empty host name gives `dcmrecv-<port>`.
+///
+/// ```
+/// use dcmrecv_storage_policy::default_node_id;
+///
+/// assert_eq!(default_node_id("pacs-gw1.example.org", 11112), "pacs-gw1.example.org-11112");
+/// assert_eq!(default_node_id("", 104), "dcmrecv-104");
+/// assert_eq!(default_node_id("my host", 104), "my-host-104");
+/// ```
+pub fn default_node_id(host_name: &str, port: u16) -> String {
+    let suffix = format!("-{port}");
+    let mut host: String = host_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-') {
+                char::from(b)
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    host.truncate(MAX_NODE_ID - suffix.len());
+    if host.is_empty() || host == "." || host == ".." {
+        host = "dcmrecv".to_string();
+    }
+    format!("{host}{suffix}")
 }
 
 /// The `attempt`-th `+fst` candidate: the time of the store plus `attempt` microseconds. When a
@@ -329,11 +442,11 @@ mod tests {
             expect!["CT.X.2.25.1234"],
         );
         check_name(
-            short_unique_name("CT", 0x6b09_1955, 0x2dd7_36c4, ""),
+            short_unique_name("CT", 0x6b09_1955, 0x2dd7_36c4, None, ""),
             expect!["CT_6b0919552dd736c4"],
         );
         check_name(
-            short_unique_name("XX", 0x0000_0001, 0x0000_00ab, ".dcm"),
+            short_unique_name("XX", 0x0000_0001, 0x0000_00ab, None, ".dcm"),
             expect!["XX_00000001000000ab.dcm"],
         );
         let now = NaiveDate::from_ymd_opt(2026, 11, 27)
@@ -341,14 +454,43 @@ mod tests {
             .and_hms_micro_opt(5, 47, 2, 821_628)
             .unwrap();
         check_name(
-            system_time_name(now, "CT", ""),
+            system_time_name(now, None, "CT", ""),
             expect!["20261127054702.821628.CT"],
         );
         let now = now.with_nanosecond(5_000).unwrap();
         check_name(
-            system_time_name(now, "UNKNOWN", ".xyz"),
+            system_time_name(now, None, "UNKNOWN", ".xyz"),
             expect!["20261127054702.000005.UNKNOWN.xyz"],
         );
+    }
+
+    #[test]
+    fn node_ids_follow_the_unique_part() {
+        check_name(
+            short_unique_name("CT", 0x6b09_1955, 0x2dd7_36c4, Some("gw1-11112"), ".dcm"),
+            expect!["CT_6b0919552dd736c4-gw1-11112.dcm"],
+        );
+        let now = NaiveDate::from_ymd_opt(2026, 11, 27)
+            .unwrap()
+            .and_hms_micro_opt(5, 47, 2, 821_628)
+            .unwrap();
+        check_name(
+            system_time_name(now, Some("gw1-11112"), "CT", ".dcm"),
+            expect!["20261127054702.821628-gw1-11112.CT.dcm"],
+        );
+        assert_eq!(check_node_id("gw1.example-11112_a"), Ok(()));
+        assert!(check_node_id("").is_err());
+        assert!(check_node_id("..").is_err());
+        assert!(check_node_id("a/b").is_err());
+        assert!(check_node_id("a b").is_err());
+        assert!(check_node_id(&"n".repeat(65)).is_err());
+        assert_eq!(check_node_id(&"n".repeat(64)), Ok(()));
+        let long = default_node_id(&"h".repeat(100), 65535);
+        assert_eq!(long.len(), 64);
+        assert!(long.ends_with("h-65535"));
+        assert_eq!(check_node_id(&long), Ok(()));
+        assert_eq!(default_node_id("..", 1), "dcmrecv-1");
+        assert_eq!(default_node_id("höst", 1), "h--st-1");
     }
 
     #[test]
@@ -457,7 +599,7 @@ mod tests {
             .and_hms_micro_opt(23, 59, 59, 999_998)
             .unwrap();
         let names: Vec<String> = (0..3)
-            .map(|k| system_time_name(system_time_candidate(now, k), "CT", ""))
+            .map(|k| system_time_name(system_time_candidate(now, k), None, "CT", ""))
             .collect();
         assert_eq!(
             names,

@@ -100,6 +100,10 @@ pub struct StorageOptions {
     pub(crate) bit_preserving_version_name: String,
     pub(crate) hold_back_limit: usize,
     pub(crate) max_object_size: Option<u64>,
+    pub(crate) node_id: Option<String>,
+    /// Where objects go instead of the output directory.
+    #[cfg(feature = "object-store")]
+    pub(crate) object_store: Option<crate::ObjectStoreOutput>,
 }
 
 impl StorageOptions {
@@ -119,7 +123,29 @@ impl StorageOptions {
             bit_preserving_version_name: DEFAULT_BIT_PRESERVING_VERSION_NAME.to_string(),
             hold_back_limit: DEFAULT_HOLD_BACK_LIMIT,
             max_object_size: None,
+            node_id: None,
+            #[cfg(feature = "object-store")]
+            object_store: None,
         }
+    }
+
+    /// Options that store into an object store (`dcmrecv -od s3://BUCKET/PREFIX`) instead of a
+    /// directory, with DCMTK's defaults otherwise. Every naming option gives the same key below
+    /// the prefix as the path it gives below an output directory.
+    ///
+    /// ```
+    /// use dcmrecv_storage_policy::{Naming, ObjectStoreOutput, StorageOptions};
+    ///
+    /// let options = StorageOptions::object_store(ObjectStoreOutput::new("s3://dicom/incoming"))
+    ///     .naming(Naming::ShortUnique)
+    ///     .node_id("gw1-11112");
+    /// # let _ = options;
+    /// ```
+    #[cfg(feature = "object-store")]
+    pub fn object_store(output: crate::ObjectStoreOutput) -> StorageOptions {
+        let mut options = StorageOptions::new(output.url());
+        options.object_store = Some(output);
+        options
     }
 
     /// Sets the sub-directory scheme (`-s` / `+ssd`).
@@ -193,6 +219,20 @@ impl StorageOptions {
     /// ```
     pub fn max_object_size(mut self, bytes: Option<u64>) -> StorageOptions {
         self.max_object_size = bytes;
+        self
+    }
+
+    /// Sets this receiver's node identity (`dcmrecv --node-id`, not in DCMTK): 1 to 64 bytes of
+    /// `[A-Za-z0-9._-]`. Generated `+fsu` and `+fst` names then carry `-<node id>` right after
+    /// their unique part (`CT_6b0919552dd736c4-gw1`, `20261127054702.821628-gw1.CT`), so that
+    /// receivers sharing one output (a bucket, a network file system) never generate the same
+    /// name; the object-store backend also files its upload markers under it. Receivers that
+    /// run at the same time must have different node ids ([`default_node_id`] gives one per
+    /// host and port). Without it (the default for directories) names are DCMTK's.
+    ///
+    /// [`default_node_id`]: crate::default_node_id
+    pub fn node_id(mut self, node_id: impl Into<String>) -> StorageOptions {
+        self.node_id = Some(node_id.into());
         self
     }
 }

@@ -8,9 +8,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use snafu::{ResultExt, Snafu, ensure};
 
 use crate::incoming::{IncomingInstance, InstanceMeta, StoreError};
-use crate::naming::{ShortUniqueSequence, check_extension, normalize_output_directory};
+use crate::naming::{
+    ShortUniqueSequence, check_extension, check_node_id, normalize_output_directory,
+};
 use crate::options::StorageOptions;
-use crate::sweep::{self, SweepError};
+use crate::placement::SystemTimeNames;
+use crate::sweep::{self, Leftover, SweepError};
 use crate::temp_file::TempFiles;
 
 /// Why a [`Storage`] cannot be set up. Each of these ends the program: `dcmrecv` exits with code
@@ -57,20 +60,89 @@ pub enum OpenError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// The node identity cannot be used in names (see [`StorageOptions::node_id`]).
+    #[snafu(display("invalid node id {value:?}: {problem}"))]
+    InvalidNodeId {
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// The object-store output is not configured usably: a bad URL, an unsupported scheme, no
+    /// credentials, no node id. `dcmrecv` exits with code 45, as for an unusable output
+    /// directory.
+    #[snafu(display("cannot use output {url}: {problem}"))]
+    ObjectStoreConfig {
+        /// The output URL, as given.
+        url: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The object store cannot be written: it cannot be reached, the bucket does not exist, the
+    /// credentials are refused, or writing under the prefix is forbidden (a probe object could
+    /// not be written and deleted). `dcmrecv` exits with code 45.
+    #[snafu(display("cannot write to {url}: {problem}"))]
+    ObjectStoreUnusable {
+        /// The output URL, as given.
+        url: String,
+        /// What is wrong, in a few words (`bucket not found`, `access denied`, ...).
+        problem: String,
+        /// The store's error (or the runtime's).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl OpenError {
+    /// Whether the output location (directory or object store) is what is wrong: `dcmrecv`'s
+    /// exit code 45.
+    pub fn is_output_location(&self) -> bool {
+        matches!(
+            self,
+            OpenError::OutputDirectoryMissing { .. }
+                | OpenError::OutputNotADirectory { .. }
+                | OpenError::OutputDirectoryNotWritable { .. }
+                | OpenError::ObjectStoreConfig { .. }
+                | OpenError::ObjectStoreUnusable { .. }
+        )
+    }
+}
+
+/// Where the instances of a [`Storage`] go.
+#[derive(Debug)]
+pub(crate) enum Target {
+    /// Files in the output directory, through temporary files of this start.
+    Files(TempFiles),
+    /// Objects in a bucket.
+    #[cfg(feature = "object-store")]
+    Objects(Arc<crate::bucket::Bucket>),
 }
 
 /// What every [`IncomingInstance`] of one [`Storage`] shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) options: StorageOptions,
-    /// The output directory as DCMTK prints it (see `normalize_output_directory`).
+    /// The output directory as DCMTK prints it (see `normalize_output_directory`); for an
+    /// object store, its URL.
     pub(crate) output_directory: PathBuf,
-    /// This start's temporary files.
-    pub(crate) temp_files: TempFiles,
+    /// Files or objects.
+    pub(crate) target: Target,
     /// Unix time at which the storage was created: the first 8 hex digits of `+fsu` names.
     pub(crate) start_time: u32,
     /// The last 8 hex digits of `+fsu` names.
     pub(crate) short_unique: ShortUniqueSequence,
+    /// The clock of `+fst` names.
+    pub(crate) system_time_names: SystemTimeNames,
+}
+
+impl Shared {
+    /// The temporary files of the file backend (`None` for an object store).
+    pub(crate) fn temp_files(&self) -> Option<&TempFiles> {
+        match &self.target {
+            Target::Files(files) => Some(files),
+            #[cfg(feature = "object-store")]
+            Target::Objects(_) => None,
+        }
+    }
 }
 
 /// The storage policy, ready to store: cheap to clone, `Send + Sync`, shared by every association.
@@ -105,6 +177,10 @@ fn check_version_name(value: &str) -> Result<(), &'static str> {
 impl Storage {
     /// Validates the options and the output directory (it must exist, be a directory and accept
     /// a new file: a probe temporary file is created and removed), like `dcmrecv` at start-up.
+    ///
+    /// For an object store ([`StorageOptions::object_store`]) it checks the URL and the
+    /// credentials, starts the backend's runtime and writes and deletes a probe object under
+    /// the prefix, so an unreachable store, a missing bucket or refused writes are found here.
     pub fn new(options: StorageOptions) -> Result<Storage, OpenError> {
         ensure!(
             check_extension(&options.extension).is_ok(),
@@ -128,6 +204,19 @@ impl Storage {
                 .fail();
             }
         }
+        if let Some(node) = &options.node_id {
+            if let Err(problem) = check_node_id(node) {
+                return InvalidNodeIdSnafu {
+                    value: node.clone(),
+                    problem,
+                }
+                .fail();
+            }
+        }
+        #[cfg(feature = "object-store")]
+        if let Some(output) = options.object_store.clone() {
+            return Storage::new_object_store(options, &output);
+        }
         let output_directory = normalize_output_directory(&options.output_directory);
         let metadata =
             std::fs::metadata(&output_directory).context(OutputDirectoryMissingSnafu {
@@ -139,29 +228,71 @@ impl Storage {
                 path: output_directory.clone()
             }
         );
-        let start_time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as u32);
-        let seed = uuid::Uuid::new_v4().as_u128();
-        let shared = Shared {
-            temp_files: TempFiles::new(output_directory.clone()),
-            options,
-            output_directory,
-            start_time,
-            short_unique: ShortUniqueSequence::new(seed as u32, (seed >> 32) as u32),
-        };
+        let temp_files = TempFiles::new(output_directory.clone());
         // The probe is removed when dropped (one we cannot remove is harmless: nobody holds
         // it, so the next sweep removes it).
-        let probe = shared
-            .temp_files
+        let probe = temp_files
             .create()
             .context(OutputDirectoryNotWritableSnafu {
-                path: shared.output_directory.clone(),
+                path: output_directory.clone(),
             })?;
         drop(probe);
-        Ok(Storage {
-            shared: Arc::new(shared),
-        })
+        Ok(Storage::with_target(
+            options,
+            output_directory,
+            Target::Files(temp_files),
+            unix_now(),
+        ))
+    }
+
+    /// [`Storage::new`] for an object store.
+    #[cfg(feature = "object-store")]
+    fn new_object_store(
+        options: StorageOptions,
+        output: &crate::ObjectStoreOutput,
+    ) -> Result<Storage, OpenError> {
+        let Some(node) = options.node_id.clone() else {
+            return ObjectStoreConfigSnafu {
+                url: output.url(),
+                problem: "an object-store output needs a node id",
+            }
+            .fail();
+        };
+        let bucket = Arc::new(crate::bucket::Bucket::open(output, &node)?);
+        // `+fsu` names start with the start time in seconds, and the store cannot tell us that
+        // a name is taken: a start waits for the next whole second, so that two starts of one
+        // node (one after the other) never share it (see the crate docs).
+        let start_time = if options.naming == crate::Naming::ShortUnique {
+            next_whole_second()
+        } else {
+            unix_now()
+        };
+        let output_directory = PathBuf::from(bucket.url());
+        Ok(Storage::with_target(
+            options,
+            output_directory,
+            Target::Objects(bucket),
+            start_time,
+        ))
+    }
+
+    fn with_target(
+        options: StorageOptions,
+        output_directory: PathBuf,
+        target: Target,
+        start_time: u32,
+    ) -> Storage {
+        let seed = uuid::Uuid::new_v4().as_u128();
+        Storage {
+            shared: Arc::new(Shared {
+                target,
+                options,
+                output_directory,
+                start_time,
+                short_unique: ShortUniqueSequence::new(seed as u32, (seed >> 32) as u32),
+                system_time_names: SystemTimeNames::default(),
+            }),
+        }
     }
 
     /// The output directory, as DCMTK prints it in log lines (`.` for the current directory, no
@@ -187,7 +318,7 @@ impl Storage {
     }
 
     /// Removes temporary files left in the output directory by a receiver that crashed (or was
-    /// killed), and returns their paths (each is also reported with a `warn!` event).
+    /// killed), and returns them (each is also reported with a `warn!` event).
     ///
     /// Only regular files matching our temporary name pattern
     /// `.dcmrecv-tmp-<start id>-<n>.part` are considered, and only those that no live receiver
@@ -196,12 +327,35 @@ impl Storage {
     /// same process ID (PID 1 in a container), and two receivers sharing an output directory do
     /// not remove each other's transfers in flight. Without `flock` (not Unix), every file of
     /// another start counts as a leftover.
-    pub fn sweep_leftovers(&self) -> Result<Vec<PathBuf>, SweepError> {
-        sweep::sweep(
-            &self.shared.output_directory,
-            self.shared.temp_files.start_id(),
-        )
+    ///
+    /// For an object store, it aborts the multipart uploads that earlier starts of this node id
+    /// recorded as in flight (their markers under `<prefix>/.dcmrecv-uploads/<node id>/`) and
+    /// deletes the markers; uploads of other node ids are never touched (see the crate docs).
+    pub fn sweep_leftovers(&self) -> Result<Vec<Leftover>, SweepError> {
+        match &self.shared.target {
+            Target::Files(files) => sweep::sweep(&self.shared.output_directory, files.start_id()),
+            #[cfg(feature = "object-store")]
+            Target::Objects(bucket) => bucket.sweep(),
+        }
     }
+}
+
+/// The current Unix time in seconds, as `+fsu` names print it (8 hex digits).
+fn unix_now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
+/// Sleeps until the next whole second and returns it.
+#[cfg(feature = "object-store")]
+fn next_whole_second() -> u32 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let next = now.as_secs() + 1;
+    std::thread::sleep(std::time::Duration::from_secs(next) - now);
+    next as u32
 }
 
 #[cfg(test)]

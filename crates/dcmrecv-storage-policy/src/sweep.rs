@@ -1,4 +1,5 @@
-//! Removing temporary files that no live receiver holds.
+//! Removing temporary files that no live receiver holds (and the type of what a sweep removes,
+//! for both backends).
 
 use std::fs::File;
 use std::io;
@@ -9,7 +10,7 @@ use tracing::warn;
 
 use crate::temp_file::{temp_file_start_id, try_lock};
 
-/// The output directory could not be listed.
+/// The output directory (or the object store's upload markers) could not be listed.
 #[derive(Debug, Snafu)]
 #[non_exhaustive]
 pub enum SweepError {
@@ -20,6 +21,30 @@ pub enum SweepError {
         path: PathBuf,
         /// The OS error.
         source: io::Error,
+    },
+    /// Listing the object store's upload markers failed.
+    #[snafu(display("cannot list the upload markers under {url}"))]
+    ListMarkers {
+        /// Where the markers are (`s3://bucket/prefix/.dcmrecv-uploads/<node id>`).
+        url: String,
+        /// The store's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Something an interrupted earlier run left behind, removed by
+/// [`Storage::sweep_leftovers`](crate::Storage::sweep_leftovers).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Leftover {
+    /// A temporary file no live receiver held, removed.
+    TemporaryFile(PathBuf),
+    /// A multipart upload an earlier start of this node recorded as in flight, aborted.
+    MultipartUpload {
+        /// The object it would have created (`s3://bucket/key`).
+        url: String,
+        /// The store's id of the upload.
+        upload_id: String,
     },
 }
 
@@ -40,7 +65,7 @@ fn claim_leftover(path: &Path, own: bool) -> Option<File> {
 
 /// Removes every temporary file in `directory` that no live receiver holds, and returns their
 /// paths (each also reported with a `warn!` event). `own_start_id` is this receiver's.
-pub(crate) fn sweep(directory: &Path, own_start_id: &str) -> Result<Vec<PathBuf>, SweepError> {
+pub(crate) fn sweep(directory: &Path, own_start_id: &str) -> Result<Vec<Leftover>, SweepError> {
     let entries = std::fs::read_dir(directory).context(ReadDirectorySnafu { path: directory })?;
     let mut removed = Vec::new();
     for entry in entries {
@@ -75,7 +100,7 @@ pub(crate) fn sweep(directory: &Path, own_start_id: &str) -> Result<Vec<PathBuf>
         }
     }
     removed.sort();
-    Ok(removed)
+    Ok(removed.into_iter().map(Leftover::TemporaryFile).collect())
 }
 
 #[cfg(test)]
@@ -102,6 +127,7 @@ mod tests {
         let removed = sweep(dir.path(), ours.start_id()).unwrap();
         let mut expected = vec![crashed, old];
         expected.sort();
+        let expected: Vec<_> = expected.into_iter().map(Leftover::TemporaryFile).collect();
         assert_eq!(removed, expected);
         assert!(mine.path().exists() && other.path().exists());
         assert!(dir.path().join(".dcmrecv-tmp-x-0.part").exists());

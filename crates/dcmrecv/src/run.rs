@@ -14,15 +14,17 @@ use std::thread;
 
 use dcmrecv_logging::fatal;
 use dcmrecv_storage_policy::{
-    DEFAULT_BIT_PRESERVING_VERSION_NAME, OpenError, Storage, StorageOptions,
+    DEFAULT_BIT_PRESERVING_VERSION_NAME, Leftover, OpenError, Storage, StorageOptions,
 };
+#[cfg(feature = "object-store")]
+use dcmrecv_storage_policy::{ObjectStoreOutput, local_node_id};
 use dcmrecv_storage_scp::{
     AcceptAny, AcceptorOptions, AeTitleAllowList, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, ReloadHandle, ShutdownHandle,
 };
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::exit_codes::Phase;
 use crate::sink::PolicySinks;
@@ -50,26 +52,46 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
         Phase::LoadProfile
     })?;
 
-    let storage = Storage::new(storage_options(config)).map_err(|e| match e {
-        OpenError::OutputDirectoryMissing { .. } | OpenError::OutputNotADirectory { .. } => {
-            fatal!("cannot specify output directory: Directory does not exist");
-            Phase::OutputDirectory
-        }
-        OpenError::OutputDirectoryNotWritable { .. } => {
-            fatal!("cannot specify output directory: Directory is not writable");
-            Phase::OutputDirectory
-        }
-        other => {
-            fatal!("{}", snafu::Report::from_error(other));
-            Phase::Cli
-        }
-    })?;
+    let storage = storage_options(config)
+        .and_then(Storage::new)
+        .map_err(|e| match e {
+            OpenError::OutputDirectoryMissing { .. } | OpenError::OutputNotADirectory { .. } => {
+                fatal!("cannot specify output directory: Directory does not exist");
+                Phase::OutputDirectory
+            }
+            OpenError::OutputDirectoryNotWritable { .. } => {
+                fatal!("cannot specify output directory: Directory is not writable");
+                Phase::OutputDirectory
+            }
+            // An object store: DCMTK's line with what is wrong (the cause chain at DEBUG).
+            e if e.is_output_location() => {
+                debug!("{}", snafu::Report::from_error(&e));
+                fatal!("cannot specify output directory: {e}");
+                Phase::OutputDirectory
+            }
+            other => {
+                fatal!("{}", snafu::Report::from_error(other));
+                Phase::Cli
+            }
+        })?;
     match storage.sweep_leftovers() {
-        Ok(removed) if !removed.is_empty() => warn!(
-            "removed {} temporary file(s) left by an earlier run that did not finish",
-            removed.len()
-        ),
-        Ok(_) => {}
+        Ok(removed) => {
+            let files = removed
+                .iter()
+                .filter(|l| matches!(l, Leftover::TemporaryFile(_)))
+                .count();
+            let uploads = removed.len() - files;
+            if files > 0 {
+                warn!(
+                    "removed {files} temporary file(s) left by an earlier run that did not finish"
+                );
+            }
+            if uploads > 0 {
+                warn!(
+                    "aborted {uploads} multipart upload(s) left by an earlier run that did not finish"
+                );
+            }
+        }
         Err(e) => warn!("{}", snafu::Report::from_error(e)),
     }
 
@@ -262,9 +284,18 @@ fn allow_lists(config: &Config) -> Option<AeTitleAllowList> {
     )
 }
 
-/// The storage policy's options from the configuration.
-fn storage_options(config: &Config) -> StorageOptions {
-    StorageOptions::new(config.output_directory.given.clone())
+/// The storage policy's options from the configuration: a directory, or an object store
+/// (`-od s3://...`, whose receivers always have a node id: `--node-id`, else `<host>-<port>`).
+fn storage_options(config: &Config) -> Result<StorageOptions, OpenError> {
+    let options = match &config.output_directory.url {
+        None => StorageOptions::new(config.output_directory.given.clone()),
+        Some(url) => object_store_options(config, url)?,
+    };
+    let options = match &config.node_id {
+        Some(node) => options.node_id(node.as_str()),
+        None => options,
+    };
+    Ok(options
         .subdirectories(config.subdirectories)
         .naming(config.naming)
         .extension(config.extension.to_string_lossy())
@@ -275,5 +306,27 @@ fn storage_options(config: &Config) -> StorageOptions {
             DEFAULT_IMPLEMENTATION_CLASS_UID,
             DEFAULT_IMPLEMENTATION_VERSION_NAME,
             DEFAULT_BIT_PRESERVING_VERSION_NAME,
-        )
+        ))
+}
+
+/// `-od s3://BUCKET/PREFIX`: configured from the `AWS_*` environment variables.
+#[cfg(feature = "object-store")]
+fn object_store_options(config: &Config, url: &str) -> Result<StorageOptions, OpenError> {
+    let mut output = ObjectStoreOutput::new(url);
+    if let Some(bytes) = config.object_part_size {
+        output = output.part_size(bytes);
+    }
+    if let Some(parts) = config.object_parts_in_flight {
+        output = output.parts_in_flight(parts);
+    }
+    Ok(StorageOptions::object_store(output).node_id(local_node_id(config.port)))
+}
+
+/// Without the `object-store` feature, an object-store URL is refused.
+#[cfg(not(feature = "object-store"))]
+fn object_store_options(_config: &Config, url: &str) -> Result<StorageOptions, OpenError> {
+    Err(OpenError::ObjectStoreConfig {
+        url: url.to_string(),
+        problem: "this dcmrecv was built without object-store support".to_string(),
+    })
 }

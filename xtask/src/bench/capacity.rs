@@ -20,7 +20,7 @@
 //! removed and `sync` run, so no sample inherits another's writeback.
 
 mod consumer;
-mod receivers;
+pub(crate) mod receivers;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

@@ -170,6 +170,30 @@ dcmrecv_cmdline::option_table! {
         "with 0xA700; nothing of them is stored",
     ];
 
+    /// `--node-id ID`.
+    NodeId = None, "--node-id", 1, [
+        "[i]d: string (default: none; <host>-<port>",
+        "with -od s3://...)",
+        "name this receiver in +fsu and +fst names",
+        "(CT_<16 hex>-i, <time>.<us>-i.CT) and, with",
+        "an object store, in its upload markers; give",
+        "every receiver sharing an output its own id",
+    ];
+    /// `--object-part-size BYTES`.
+    ObjectPartSize = None, "--object-part-size", 1, [
+        "[n]umber of bytes: integer (5 MiB..1 GiB,",
+        "default: 6291456 = 6 MiB)",
+        "with -od s3://bucket/prefix: objects up to n",
+        "bytes go up with one PUT, larger ones in parts",
+        "of n bytes",
+    ];
+    /// `--object-parts-in-flight N`.
+    ObjectPartsInFlight = None, "--object-parts-in-flight", 1, [
+        "[n]umber: integer (1..64, default: 1)",
+        "parts of one object sent at once while the next",
+        "fills (memory: (n + 1) parts per association)",
+    ];
+
     /// `--print-config` (hidden): print the validated configuration and exit; for tests and
     /// for debugging a command line.
     PrintConfig = None, "--print-config", 0, [];
@@ -233,6 +257,10 @@ pub(crate) const HELP_LAYOUT: &[Layout] = {
         O(Opt::Fsync.spec()),
         O(Opt::NoFsync.spec()),
         O(Opt::MaxObjectSize.spec()),
+        O(Opt::NodeId.spec()),
+        Subgroup("object storage (-od s3://bucket/prefix):"),
+        O(Opt::ObjectPartSize.spec()),
+        O(Opt::ObjectPartsInFlight.spec()),
         Subgroup("logging:"),
         O(LogOpt::LogFormat.spec()),
         // Hidden.

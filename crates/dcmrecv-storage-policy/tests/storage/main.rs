@@ -8,5 +8,7 @@
 mod atomicity;
 mod modes;
 mod naming;
+#[cfg(feature = "object-store")]
+mod objects;
 mod resources;
 mod support;

@@ -196,6 +196,15 @@ pub(crate) struct Started {
 }
 
 impl Receiver {
+    /// The same receiver with `env` set (e.g. an object store's `AWS_*` variables), labelled
+    /// `label`, counted by its caller rather than by files (`stores_files` off).
+    pub(crate) fn with_env(mut self, label: &str, env: Vec<(String, String)>) -> Receiver {
+        self.label = label.to_string();
+        self.env.extend(env);
+        self.stores_files = false;
+        self
+    }
+
     /// Starts the receiver on a free port writing into `od` (which must exist), and waits
     /// until it listens (read from `/proc/net/tcp`: a probe connection would be an
     /// association attempt, and would hold up a receiver that serves one at a time).
