@@ -147,6 +147,9 @@ pub struct Config {
     pub object_part_size: Option<usize>,
     /// `--object-parts-in-flight` (not in DCMTK; default: the storage policy's).
     pub object_parts_in_flight: Option<usize>,
+    /// The options for running unattended (not in DCMTK): metrics, free space, duplicates,
+    /// per-AE limits.
+    pub operations: crate::Operations,
 }
 
 /// DCMTK's default AE title.
@@ -317,6 +320,7 @@ impl Config {
             node_id,
             object_part_size,
             object_parts_in_flight,
+            operations: crate::operations::Operations::from_args(args)?,
         })
     }
 }

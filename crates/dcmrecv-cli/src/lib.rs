@@ -30,11 +30,13 @@
 
 mod command_line;
 mod config;
+mod operations;
 
 pub use command_line::{
     COMMAND_LINE, HEADER, Opt, Parsed, cipher_list_text, man_page, parse, version_text,
 };
 pub use config::{AeTitle, Config, Error, OutputDirectory, ProfileSource};
+pub use operations::Operations;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

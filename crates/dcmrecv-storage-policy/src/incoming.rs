@@ -9,6 +9,7 @@ use std::sync::Arc;
 use snafu::Snafu;
 use tracing::{debug, error, info, warn};
 
+use crate::duplicates::{self, OnDuplicate};
 use crate::meta::{self, MetaFields};
 use crate::naming::{self, GENERATED_NAME_ATTEMPTS};
 use crate::options::{Mode, Naming, Subdirectories};
@@ -209,6 +210,30 @@ pub enum StoreError {
         /// The store's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The output directory has less free space than
+    /// [`StorageOptions::min_free_space`](crate::StorageOptions::min_free_space): refused
+    /// before anything was written (out of resources, 0xA700).
+    #[snafu(display("free space {available} bytes is below the minimum of {needed} bytes"))]
+    LowFreeSpace {
+        /// Bytes available.
+        available: u64,
+        /// Bytes the minimum asks for.
+        needed: u64,
+    },
+    /// [`OnDuplicate::Reject`](crate::OnDuplicate::Reject): a file of this instance's name
+    /// exists, and it stays as it is.
+    ///
+    /// Answered with 0xC000 (Error: Cannot Understand, PS3.4 Table B.2-1), the
+    /// implementation-specific failure range of C-STORE. Not 0xA900 ("Data Set does not match
+    /// SOP Class"), which would send the operator looking for an encoding problem; not 0x0111
+    /// ("Duplicate SOP Instance", PS3.7 Annex C), which PS3.4/PS3.7 define for N-CREATE and not
+    /// among C-STORE's statuses; not 0xA7xx (out of resources), which senders retry. The Error
+    /// Comment says `duplicate SOP instance`.
+    #[snafu(display("{} exists already: duplicate SOP instance refused", path.display()))]
+    Duplicate {
+        /// The existing file.
+        path: PathBuf,
+    },
     /// An earlier call already failed for this instance; this repeats its kind and reason.
     #[snafu(display("instance already failed: {reason}"))]
     AlreadyFailed {
@@ -248,13 +273,15 @@ impl StoreError {
             | StoreError::CreateDirectory { .. }
             | StoreError::Publish { .. }
             | StoreError::Upload { .. }
-            | StoreError::TooLarge { .. } => ErrorKind::OutOfResources,
+            | StoreError::TooLarge { .. }
+            | StoreError::LowFreeSpace { .. } => ErrorKind::OutOfResources,
             StoreError::EmptyDataset
             | StoreError::MissingSopClass
             | StoreError::UnsafeName { .. }
             | StoreError::NoUniqueName { .. }
             | StoreError::Malformed { .. }
-            | StoreError::EncodeMeta { .. } => ErrorKind::CannotUnderstand,
+            | StoreError::EncodeMeta { .. }
+            | StoreError::Duplicate { .. } => ErrorKind::CannotUnderstand,
             StoreError::AlreadyFailed { kind, .. } => *kind,
         }
     }
@@ -283,6 +310,14 @@ impl StoreError {
             }
             StoreError::Malformed { problem } => format!("malformed data set: {problem}"),
             StoreError::EncodeMeta { .. } => "cannot encode file meta information".to_string(),
+            StoreError::LowFreeSpace { available, needed } => format!(
+                "not enough free space: {} free, {} needed",
+                crate::free_space::human(*available),
+                crate::free_space::human(*needed)
+            ),
+            StoreError::Duplicate { .. } => {
+                "duplicate SOP instance: already stored, not replaced".to_string()
+            }
             StoreError::AlreadyFailed { reason, .. } => reason.clone(),
         })
     }
@@ -295,6 +330,7 @@ pub struct Stored {
     object: Option<StoredObject>,
     dataset_len: u64,
     replaced: bool,
+    kept: bool,
 }
 
 /// Where an object went.
@@ -331,6 +367,13 @@ impl Stored {
     /// store, which is not asked: see the crate docs).
     pub fn replaced(&self) -> bool {
         self.replaced
+    }
+
+    /// Whether a file of this name existed and was kept, the new copy discarded
+    /// ([`OnDuplicate::Keep`](crate::OnDuplicate::Keep)); [`path`](Self::path) is the
+    /// existing file's.
+    pub fn kept_existing(&self) -> bool {
+        self.kept
     }
 }
 
@@ -607,6 +650,7 @@ impl IncomingInstance {
                 object: None,
                 dataset_len: self.received,
                 replaced: false,
+                kept: false,
             });
         }
         match open.head {
@@ -625,6 +669,7 @@ impl IncomingInstance {
                 object: None,
                 dataset_len: self.received,
                 replaced: false,
+                kept: false,
             }),
         }
     }
@@ -663,7 +708,12 @@ impl IncomingInstance {
         let first = directory.join(&placement.name);
         temp.complete(options.fsync)
             .map_err(|e| write_error(&first, e))?;
-        let (path, replaced) = match placement.generated {
+        let (path, replaced, kept) = match placement.generated {
+            None if options.on_duplicate != OnDuplicate::Overwrite => {
+                let (path, kept) =
+                    self.publish_duplicate(&mut temp, files, &directory, &placement.name, first)?;
+                (path, false, kept)
+            }
             None => {
                 debug!(
                     "generated filename for received object: {}",
@@ -678,7 +728,7 @@ impl IncomingInstance {
                         }
                     })
                     .map_err(|e| publish_error(temp.path(), &first, e))?;
-                (first, replaced)
+                (first, replaced, false)
             }
             Some(scheme) => {
                 let path = self.publish_generated(
@@ -689,9 +739,23 @@ impl IncomingInstance {
                     placement.prefix,
                     first,
                 )?;
-                (path, false)
+                (path, false, false)
             }
         };
+        if kept {
+            info!(
+                sop_instance_uid = %self.meta.sop_instance_uid,
+                "file already exists, keeping it (duplicate discarded): {}",
+                path.display()
+            );
+            return Ok(Stored {
+                path: Some(path),
+                object: None,
+                dataset_len: self.received,
+                replaced: false,
+                kept: true,
+            });
+        }
         if options.fsync {
             File::open(&directory)
                 .and_then(|dir| dir.sync_all())
@@ -707,7 +771,70 @@ impl IncomingInstance {
             object: None,
             dataset_len: self.received,
             replaced,
+            kept: false,
         })
+    }
+
+    /// Default names with `--on-duplicate keep|reject|unique`: published with the no-replace
+    /// primitive, so the file system decides atomically which of two copies arriving at once
+    /// is first. Returns the path and whether the existing file was kept (the temporary file
+    /// is then removed when dropped).
+    fn publish_duplicate(
+        &self,
+        temp: &mut TempFile,
+        files: &TempFiles,
+        directory: &Path,
+        name: &str,
+        first: PathBuf,
+    ) -> Result<(PathBuf, bool), StoreError> {
+        let policy = self.shared.options.on_duplicate;
+        debug!(
+            "generated filename for received object: {}",
+            first.display()
+        );
+        match temp.publish_no_replace(&first, files) {
+            Ok(()) => return Ok((first, false)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(publish_error(temp.path(), &first, e)),
+        }
+        match policy {
+            OnDuplicate::Keep => Ok((first, true)),
+            OnDuplicate::Unique => {
+                let extension = self.shared.options.extension.as_str();
+                for n in 1..GENERATED_NAME_ATTEMPTS {
+                    let path =
+                        directory.join(component(duplicates::alongside(name, extension, n))?);
+                    match temp.publish_no_replace(&path, files) {
+                        Ok(()) => {
+                            info!(
+                                sop_instance_uid = %self.meta.sop_instance_uid,
+                                "file already exists, storing the duplicate alongside: {} exists, new copy {}",
+                                first.display(),
+                                path.display()
+                            );
+                            return Ok((path, false));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(publish_error(temp.path(), &path, e)),
+                    }
+                }
+                log_name_error("Could not generate filename");
+                NoUniqueNameSnafu {
+                    directory,
+                    attempts: GENERATED_NAME_ATTEMPTS,
+                }
+                .fail()
+            }
+            // Reject (Overwrite does not come here).
+            _ => {
+                warn!(
+                    sop_instance_uid = %self.meta.sop_instance_uid,
+                    "file already exists, refusing the duplicate (0xC000): {}",
+                    first.display()
+                );
+                Err(StoreError::Duplicate { path: first })
+            }
+        }
     }
 
     /// Generated names never replace a file: each candidate (`first`, then the next ones) is
@@ -776,6 +903,7 @@ impl IncomingInstance {
             }),
             dataset_len: self.received,
             replaced: false,
+            kept: false,
         })
     }
 }
@@ -1081,6 +1209,7 @@ mod tests {
             start_time: 0x1234_5678,
             short_unique: naming::ShortUniqueSequence::new(0, 0),
             system_time_names: crate::placement::SystemTimeNames::default(),
+            space_guard: None,
         })
     }
 

@@ -169,6 +169,8 @@
 
 #[cfg(feature = "object-store")]
 mod bucket;
+mod duplicates;
+mod free_space;
 #[doc(hidden)]
 pub mod fuzzing;
 mod incoming;
@@ -189,6 +191,8 @@ mod test_support;
 
 #[cfg(feature = "object-store")]
 pub use bucket::ObjectStoreOutput;
+pub use duplicates::OnDuplicate;
+pub use free_space::{FreeSpace, MinFreeSpace, MinFreeSpaceError};
 pub use incoming::{ErrorKind, IncomingInstance, InstanceMeta, StoreError, Stored};
 pub use naming::{
     check_node_id, default_node_id, is_object_store_url, local_node_id, normalize_output_directory,

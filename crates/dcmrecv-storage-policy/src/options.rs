@@ -101,6 +101,8 @@ pub struct StorageOptions {
     pub(crate) hold_back_limit: usize,
     pub(crate) max_object_size: Option<u64>,
     pub(crate) node_id: Option<String>,
+    pub(crate) on_duplicate: crate::OnDuplicate,
+    pub(crate) min_free_space: Option<crate::MinFreeSpace>,
     /// Where objects go instead of the output directory.
     #[cfg(feature = "object-store")]
     pub(crate) object_store: Option<crate::ObjectStoreOutput>,
@@ -124,6 +126,8 @@ impl StorageOptions {
             hold_back_limit: DEFAULT_HOLD_BACK_LIMIT,
             max_object_size: None,
             node_id: None,
+            on_duplicate: crate::OnDuplicate::Overwrite,
+            min_free_space: None,
             #[cfg(feature = "object-store")]
             object_store: None,
         }
@@ -233,6 +237,41 @@ impl StorageOptions {
     /// [`default_node_id`]: crate::default_node_id
     pub fn node_id(mut self, node_id: impl Into<String>) -> StorageOptions {
         self.node_id = Some(node_id.into());
+        self
+    }
+
+    /// What a default-named instance does when its file exists (`dcmrecv --on-duplicate`, not
+    /// in DCMTK; default [`OnDuplicate::Overwrite`](crate::OnDuplicate::Overwrite), DCMTK's
+    /// behaviour). Any other policy needs an output directory and default names (`+fd`):
+    /// [`Storage::new`](crate::Storage::new) refuses it with an object store (which is not
+    /// asked whether a key exists) and with generated names (which never collide).
+    ///
+    /// ```
+    /// use dcmrecv_storage_policy::{OnDuplicate, StorageOptions};
+    ///
+    /// let options = StorageOptions::new("/srv/dicom").on_duplicate(OnDuplicate::Keep);
+    /// # let _ = options;
+    /// ```
+    pub fn on_duplicate(mut self, policy: crate::OnDuplicate) -> StorageOptions {
+        self.on_duplicate = policy;
+        self
+    }
+
+    /// Refuses new instances with [`StoreError::LowFreeSpace`](crate::StoreError::LowFreeSpace)
+    /// (0xA700), before any byte of them is written, while the output directory's file system
+    /// has less free space than this (`dcmrecv --min-free-space`, not in DCMTK; default none).
+    /// Storing resumes by itself once space is freed. Needs an output directory: an object
+    /// store has no free space to measure, and [`Storage::new`](crate::Storage::new) refuses it.
+    ///
+    /// ```
+    /// use dcmrecv_storage_policy::{MinFreeSpace, StorageOptions};
+    ///
+    /// let options = StorageOptions::new("/srv/dicom").min_free_space(Some("2G".parse()?));
+    /// # let _ = options;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn min_free_space(mut self, min: Option<crate::MinFreeSpace>) -> StorageOptions {
+        self.min_free_space = min;
         self
     }
 }

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use snafu::{ResultExt, Snafu, ensure};
 
+use crate::free_space::{self, FreeSpace, SpaceGuard};
 use crate::incoming::{IncomingInstance, InstanceMeta, StoreError};
 use crate::naming::{
     ShortUniqueSequence, check_extension, check_node_id, normalize_output_directory,
@@ -90,6 +91,13 @@ pub enum OpenError {
         /// The store's error (or the runtime's).
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An option cannot work with this output: a duplicate policy other than overwrite with
+    /// generated names or an object store, or a free-space minimum with an object store.
+    #[snafu(display("{what}"))]
+    Unsupported {
+        /// What cannot be done, and why.
+        what: &'static str,
+    },
 }
 
 impl OpenError {
@@ -132,6 +140,8 @@ pub(crate) struct Shared {
     pub(crate) short_unique: ShortUniqueSequence,
     /// The clock of `+fst` names.
     pub(crate) system_time_names: SystemTimeNames,
+    /// `--min-free-space`.
+    pub(crate) space_guard: Option<SpaceGuard>,
 }
 
 impl Shared {
@@ -213,8 +223,27 @@ impl Storage {
                 .fail();
             }
         }
+        ensure!(
+            options.on_duplicate == crate::OnDuplicate::Overwrite
+                || options.naming == crate::Naming::Default,
+            UnsupportedSnafu {
+                what: "a duplicate policy other than overwrite needs default file names (+fd): generated names never collide",
+            }
+        );
         #[cfg(feature = "object-store")]
         if let Some(output) = options.object_store.clone() {
+            ensure!(
+                options.on_duplicate == crate::OnDuplicate::Overwrite,
+                UnsupportedSnafu {
+                    what: "a duplicate policy other than overwrite needs an output directory: an object store is not asked whether a key exists",
+                }
+            );
+            ensure!(
+                options.min_free_space.is_none(),
+                UnsupportedSnafu {
+                    what: "a minimum free space needs an output directory: an object store has no free space to measure",
+                }
+            );
             return Storage::new_object_store(options, &output);
         }
         let output_directory = normalize_output_directory(&options.output_directory);
@@ -283,8 +312,10 @@ impl Storage {
         start_time: u32,
     ) -> Storage {
         let seed = uuid::Uuid::new_v4().as_u128();
+        let space_guard = options.min_free_space.map(SpaceGuard::new);
         Storage {
             shared: Arc::new(Shared {
+                space_guard,
                 target,
                 options,
                 output_directory,
@@ -313,8 +344,51 @@ impl Storage {
     /// name (bit-preserving mode with default names and no SOP Class UID, or an unusable SOP
     /// Instance UID), and with an "out of resources" error when the temporary file cannot be
     /// created.
+    ///
+    /// With [`StorageOptions::min_free_space`], it first measures the output directory and
+    /// fails with [`StoreError::LowFreeSpace`] (out of resources) below the minimum.
     pub fn begin(&self, instance: &InstanceMeta) -> Result<IncomingInstance, StoreError> {
+        self.check_free_space()?;
         IncomingInstance::begin(Arc::clone(&self.shared), instance.clone())
+    }
+
+    /// Measures the output directory against [`StorageOptions::min_free_space`]: `Ok` when
+    /// there is no minimum or enough space, else [`StoreError::LowFreeSpace`]. The first call
+    /// that sees the space fall below the minimum, and the first that sees it back above, logs
+    /// one warning each. [`begin`](Self::begin) calls it; call it periodically too, so that
+    /// recovery is noticed (and said) while no instance arrives.
+    ///
+    /// ```
+    /// use dcmrecv_storage_policy::{ErrorKind, MinFreeSpace, Storage, StorageOptions};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let options = StorageOptions::new(dir.path()).min_free_space(Some(MinFreeSpace::Percent(99.999)));
+    /// let storage = Storage::new(options)?;
+    /// let refused = storage.check_free_space().unwrap_err();
+    /// assert_eq!(refused.kind(), ErrorKind::OutOfResources);
+    /// assert!(refused.reason().starts_with("not enough free space"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_free_space(&self) -> Result<(), StoreError> {
+        let Some(guard) = &self.shared.space_guard else {
+            return Ok(());
+        };
+        guard
+            .check(&self.shared.output_directory)
+            .map_err(|shortage| StoreError::LowFreeSpace {
+                available: shortage.available,
+                needed: shortage.needed,
+            })
+    }
+
+    /// The free space and size of the output directory's file system (`None` for an object
+    /// store, which has neither).
+    pub fn free_space(&self) -> Option<io::Result<FreeSpace>> {
+        match &self.shared.target {
+            Target::Files(_) => Some(free_space::measure(&self.shared.output_directory)),
+            #[cfg(feature = "object-store")]
+            Target::Objects(_) => None,
+        }
     }
 
     /// Removes temporary files left in the output directory by a receiver that crashed (or was

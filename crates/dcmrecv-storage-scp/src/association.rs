@@ -59,6 +59,8 @@ pub(crate) struct Context {
     pub(crate) gate: Gate,
     /// The origin of the association activity clocks.
     pub(crate) epoch: Instant,
+    /// `max_associations_per_ae`: the associations of each calling AE title.
+    pub(crate) per_ae: Option<Arc<crate::ae_limit::AeLimit>>,
 }
 
 /// A connection whose A-ASSOCIATE-RQ has arrived.
@@ -195,6 +197,8 @@ struct Established {
     /// Largest PDV payload we send.
     max_send_pdv: usize,
     started: Instant,
+    /// This association's place in its calling AE title's count, given back when it ends.
+    _ae_claim: Option<crate::ae_limit::AeClaim>,
 }
 
 /// Checks the request in DCMTK's order and answers it, negotiating with the current profile
@@ -267,6 +271,23 @@ fn establish<S: Transport>(
         rejected(RejectReason::TooManyAssociations);
         return Err(reject(conn, 2, 3, 2));
     }
+    let ae_claim = match &ctx.per_ae {
+        Some(limit) => match limit.claim(rq.calling_ae_title.trim()) {
+            Some(claim) => Some(claim),
+            None => {
+                warn!(
+                    "Refusing Association (too many concurrent associations from calling AE title {}, the limit is {})",
+                    rq.calling_ae_title.trim(),
+                    limit.limit()
+                );
+                rejected(RejectReason::TooManyAssociationsForAe);
+                // PS3.8 Table 9-21: rejected-transient, service-provider (presentation),
+                // local-limit-exceeded.
+                return Err(reject(conn, 2, 3, 2));
+            }
+        },
+        None => None,
+    };
     let access = crate::access::AccessRequest::new(
         &rq.calling_ae_title,
         &rq.called_ae_title,
@@ -352,6 +373,7 @@ fn establish<S: Transport>(
         info: Arc::new(info),
         max_send_pdv,
         started,
+        _ae_claim: ae_claim,
     })
 }
 

@@ -175,6 +175,7 @@
 //!   aborts), and failures carry an Error Comment (0000,0902).
 
 mod access;
+mod ae_limit;
 mod association;
 mod bounds;
 mod command;

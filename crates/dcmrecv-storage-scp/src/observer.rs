@@ -227,6 +227,10 @@ pub enum RejectReason {
     ApplicationContext,
     /// Every association slot was taken.
     TooManyAssociations,
+    /// The calling AE title had as many associations as
+    /// [`AcceptorOptions::max_associations_per_ae`](crate::AcceptorOptions::max_associations_per_ae)
+    /// allows.
+    TooManyAssociationsForAe,
     /// The access control refused the AE titles, address or certificate.
     AccessDenied,
     /// No presentation context was acceptable.
@@ -237,7 +241,8 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// A short kebab-case name for metrics labels and events (`malformed`,
-    /// `protocol-version`, `application-context`, `too-many-associations`, `access-denied`,
+    /// `protocol-version`, `application-context`, `too-many-associations`,
+    /// `too-many-associations-for-ae`, `access-denied`,
     /// `no-presentation-contexts`, `blank-ae-title`).
     ///
     /// ```
@@ -249,6 +254,7 @@ impl RejectReason {
             RejectReason::ProtocolVersion => "protocol-version",
             RejectReason::ApplicationContext => "application-context",
             RejectReason::TooManyAssociations => "too-many-associations",
+            RejectReason::TooManyAssociationsForAe => "too-many-associations-for-ae",
             RejectReason::AccessDenied => "access-denied",
             RejectReason::NoPresentationContexts => "no-presentation-contexts",
             RejectReason::BlankAeTitle => "blank-ae-title",

@@ -146,6 +146,8 @@ pub struct AcceptorOptions {
     pub(crate) uid_names: Option<UidNames>,
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
     pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) max_associations_per_ae: Option<usize>,
+    pub(crate) heartbeat: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl fmt::Debug for AcceptorOptions {
@@ -169,6 +171,7 @@ impl fmt::Debug for AcceptorOptions {
             .field("verbose_pc", &self.verbose_pc)
             .field("tcp_quickack", &self.tcp_quickack)
             .field("tls", &self.tls.is_some())
+            .field("max_associations_per_ae", &self.max_associations_per_ae)
             .finish_non_exhaustive()
     }
 }
@@ -205,6 +208,8 @@ impl AcceptorOptions {
             uid_names: Some(dcmrecv_asconfig::name_for_uid),
             tls: None,
             observer: Arc::new(NoObserver),
+            max_associations_per_ae: None,
+            heartbeat: None,
         }
     }
 
@@ -388,6 +393,12 @@ impl AcceptorOptions {
             }
         );
         ensure!(
+            self.max_associations_per_ae != Some(0),
+            ZeroPendingLimitSnafu {
+                which: "associations per calling AE title"
+            }
+        );
+        ensure!(
             !self.pending_timeout.is_zero(),
             ZeroTimeoutSnafu {
                 which: "pending connection"
@@ -402,6 +413,44 @@ impl AcceptorOptions {
             ZeroTimeoutSnafu { which: "DIMSE" }
         );
         Ok(())
+    }
+
+    /// How many associations one calling AE title may have at once (default: no limit beyond
+    /// [`max_associations`](Self::max_associations)). A request beyond it is answered with
+    /// A-ASSOCIATE-RJ rejected-transient (result 2), source "DICOM UL service-provider
+    /// (presentation related function)" (3), reason "local-limit-exceeded" (2): PS3.8
+    /// section 9.3.4, Table 9-21, the same answer as for the overall limit. Titles are compared
+    /// without their surrounding spaces.
+    ///
+    /// ```
+    /// let options = dcmrecv_storage_scp::AcceptorOptions::new().max_associations_per_ae(Some(4));
+    /// assert!(options.validate().is_ok());
+    /// assert!(dcmrecv_storage_scp::AcceptorOptions::new()
+    ///     .max_associations_per_ae(Some(0))
+    ///     .validate()
+    ///     .is_err());
+    /// ```
+    pub fn max_associations_per_ae(mut self, n: Option<usize>) -> Self {
+        self.max_associations_per_ae = n;
+        self
+    }
+
+    /// Called on every turn of the accept loop, which then turns at least once a second even
+    /// when no peer connects (for a watchdog that proves the loop alive, such as systemd's).
+    /// Keep it cheap: it runs on the accept loop.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// let turns = Arc::new(AtomicU64::new(0));
+    /// let seen = Arc::clone(&turns);
+    /// let options = dcmrecv_storage_scp::AcceptorOptions::new()
+    ///     .heartbeat(move || { seen.fetch_add(1, Ordering::Relaxed); });
+    /// # let _ = options;
+    /// ```
+    pub fn heartbeat(mut self, beat: impl Fn() + Send + Sync + 'static) -> Self {
+        self.heartbeat = Some(Arc::new(beat));
+        self
     }
 
     /// Who watches associations and objects (events, hooks, metrics; see [`Observer`]);

@@ -40,6 +40,9 @@ use crate::wire::{self, A_ABORT, pdu_type};
 
 /// The listener's token.
 pub(crate) const LISTENER: Token = Token(0);
+/// With a heartbeat, the longest the accept loop waits before it turns again.
+const HEARTBEAT_PERIOD: Duration = Duration::from_secs(1);
+
 /// The token of the waker that interrupts the poll for a shutdown.
 pub(crate) const WAKER: Token = Token(1);
 /// Connections are numbered from here on, oldest first.
@@ -619,6 +622,7 @@ pub(crate) fn run(
     listener: &mut TcpListener,
     pool: &mut Pool,
     stop: &AtomicBool,
+    heartbeat: Option<&(dyn Fn() + Send + Sync)>,
     mut admit: impl FnMut(Ready),
 ) {
     let mut events = Events::with_capacity(256);
@@ -628,7 +632,12 @@ pub(crate) fn run(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let timeout = wake.map(|w| w.saturating_duration_since(Instant::now()));
+        let mut timeout = wake.map(|w| w.saturating_duration_since(Instant::now()));
+        if let Some(beat) = heartbeat {
+            beat();
+            // The loop turns at least once a heartbeat period even when nothing happens.
+            timeout = Some(timeout.map_or(HEARTBEAT_PERIOD, |t| t.min(HEARTBEAT_PERIOD)));
+        }
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 warn!("cannot wait for connections: {e}");

@@ -161,6 +161,9 @@ fn serve_on(
         profile: options.profile.clone(),
         access_control: Arc::clone(&options.access_control),
     });
+    let options_per_ae = options
+        .max_associations_per_ae
+        .map(crate::ae_limit::AeLimit::new);
     let ctx = Arc::new(Context {
         options,
         sinks,
@@ -168,6 +171,7 @@ fn serve_on(
         policy: Arc::new(policy),
         gate: Gate::new(NEGOTIATING_AT_ONCE),
         epoch: Instant::now(),
+        per_ae: options_per_ae,
     });
     Ok(Acceptor {
         listener,
@@ -228,6 +232,7 @@ impl Acceptor {
             &mut listener,
             &mut pool,
             &shared.shutting_down,
+            options.heartbeat.as_deref(),
             |ready| {
                 threads.retain(|t| !t.is_finished());
                 if let Some(thread) = admit(&shared, &ctx, ready) {

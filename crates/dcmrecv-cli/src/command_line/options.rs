@@ -194,6 +194,43 @@ dcmrecv_cmdline::option_table! {
         "fills (memory: (n + 1) parts per association)",
     ];
 
+    /// `--max-associations-per-ae N`.
+    MaxAssociationsPerAe = None, "--max-associations-per-ae", 1, [
+        "[n]umber: integer (1..65535, default: no limit)",
+        "serve at most n associations of one calling AE",
+        "title at the same time; beyond, reject",
+        "(A-ASSOCIATE-RJ transient, local limit)",
+    ];
+    /// `--min-free-space SIZE`.
+    MinFreeSpace = None, "--min-free-space", 1, [
+        "[s]ize: bytes, with K, M, G or T, or n%",
+        "(default: none)",
+        "below s free on the output directory's file",
+        "system, refuse new objects with 0xA700 (C-ECHO",
+        "and associations go on); resume above it",
+    ];
+    /// `--on-duplicate POLICY`.
+    OnDuplicate = None, "--on-duplicate", 1, [
+        "[p]olicy: overwrite, keep, reject, unique",
+        "(default: overwrite)",
+        "for an instance whose file exists (+fd names):",
+        "replace it; keep it and answer success; keep",
+        "it and answer 0xC000; store it as <name>_<n>",
+    ];
+    /// `--metrics-address ADDR:PORT`.
+    MetricsAddress = None, "--metrics-address", 1, [
+        "[a]ddress: string (ip:port, default: none)",
+        "serve /metrics (Prometheus), /healthz and",
+        "/readyz over HTTP on a, e.g. 127.0.0.1:9104",
+        "(no authentication: bind loopback or a",
+        "management network)",
+    ];
+    /// `--metrics-per-ae`.
+    MetricsPerAe = None, "--metrics-per-ae", 0, [
+        "label association and object metrics with the",
+        "calling AE title (the first 64 titles)",
+    ];
+
     /// `--print-config` (hidden): print the validated configuration and exit; for tests and
     /// for debugging a command line.
     PrintConfig = None, "--print-config", 0, [];
@@ -261,6 +298,12 @@ pub(crate) const HELP_LAYOUT: &[Layout] = {
         Subgroup("object storage (-od s3://bucket/prefix):"),
         O(Opt::ObjectPartSize.spec()),
         O(Opt::ObjectPartsInFlight.spec()),
+        Subgroup("operations:"),
+        O(Opt::MaxAssociationsPerAe.spec()),
+        O(Opt::MinFreeSpace.spec()),
+        O(Opt::OnDuplicate.spec()),
+        O(Opt::MetricsAddress.spec()),
+        O(Opt::MetricsPerAe.spec()),
         Subgroup("logging:"),
         O(LogOpt::LogFormat.spec()),
         // Hidden.

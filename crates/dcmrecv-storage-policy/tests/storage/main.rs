@@ -10,5 +10,6 @@ mod modes;
 mod naming;
 #[cfg(feature = "object-store")]
 mod objects;
+mod operations;
 mod resources;
 mod support;
