@@ -391,6 +391,26 @@ impl Storage {
         }
     }
 
+    /// Whether a new file can be created in the output directory now (a temporary file is
+    /// created and removed, as at start-up); always `Ok` for an object store, which is not
+    /// probed again after [`Storage::new`].
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let storage = dcmrecv_storage_policy::Storage::new(
+    ///     dcmrecv_storage_policy::StorageOptions::new(dir.path()),
+    /// )?;
+    /// storage.check_writable()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_writable(&self) -> io::Result<()> {
+        match &self.shared.target {
+            Target::Files(files) => files.create().map(drop),
+            #[cfg(feature = "object-store")]
+            Target::Objects(_) => Ok(()),
+        }
+    }
+
     /// Removes temporary files left in the output directory by a receiver that crashed (or was
     /// killed), and returns them (each is also reported with a `warn!` event).
     ///

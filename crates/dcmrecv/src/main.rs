@@ -8,6 +8,7 @@
 //! holds the start-up sequence, the exit codes and the adapters that compose the libraries.
 
 mod exit_codes;
+mod operations;
 mod password;
 mod profile;
 mod run;
@@ -22,6 +23,9 @@ use crate::exit_codes::Phase;
 use dcmrecv_cli::{COMMAND_LINE, Config, Opt, Parsed};
 
 fn main() -> ExitCode {
+    // Socket activation, before any thread exists (it removes LISTEN_FDS/LISTEN_PID from the
+    // environment); reported once logging is set up.
+    let inherited = dcmrecv_systemd::listener_from_env();
     let args = match dcmrecv_cli::parse(std::env::args_os()) {
         Ok(Parsed::Usage | Parsed::Help) => return print_stdout(&COMMAND_LINE.help_text()),
         Ok(Parsed::Version) => return print_stdout(&dcmrecv_cli::version_text()),
@@ -50,7 +54,17 @@ fn main() -> ExitCode {
     if args.has(Opt::PrintConfig) {
         return print_stdout(&format!("{config:#?}\n"));
     }
-    match run::run(&config) {
+    let inherited = match inherited {
+        Ok(listener) => listener,
+        Err(e) => {
+            dcmrecv_logging::fatal!(
+                "cannot use the socket passed by systemd: {}",
+                snafu::Report::from_error(e)
+            );
+            return Phase::Listen.into();
+        }
+    };
+    match run::run(&config, inherited) {
         Ok(()) => ExitCode::SUCCESS,
         Err(phase) => phase.into(),
     }

@@ -9,7 +9,7 @@
 //! otherwise ignored (reserved); SIGPIPE is ignored (Rust's runtime does that before `main`),
 //! so a peer that goes away while we write only fails that write.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::thread;
 
 use dcmrecv_logging::fatal;
@@ -20,19 +20,20 @@ use dcmrecv_storage_policy::{
 use dcmrecv_storage_policy::{ObjectStoreOutput, local_node_id};
 use dcmrecv_storage_scp::{
     AcceptAny, AcceptorOptions, AeTitleAllowList, DEFAULT_IMPLEMENTATION_CLASS_UID,
-    DEFAULT_IMPLEMENTATION_VERSION_NAME, ReloadHandle, ShutdownHandle,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME, Observers, ReloadHandle, ShutdownHandle,
 };
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 use tracing::{debug, error, info, warn};
 
 use crate::exit_codes::Phase;
+use crate::operations::Operations;
 use crate::sink::PolicySinks;
 use crate::{password, profile};
 use dcmrecv_cli::{AeTitle, Config, ProfileSource};
 
 /// Runs the receiver; returns when a signal stopped it (success) or a start-up step failed.
-pub(crate) fn run(config: &Config) -> Result<(), Phase> {
+pub(crate) fn run(config: &Config, inherited: Option<TcpListener>) -> Result<(), Phase> {
     info!("configuring service class provider ...");
     if config.profile == ProfileSource::VerificationOnly {
         warn!("no configuration file specified, SCP will only support the Verification SOP Class");
@@ -94,6 +95,7 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
         }
         Err(e) => warn!("{}", snafu::Report::from_error(e)),
     }
+    let operations = Operations::start(config, &storage)?;
 
     info!("starting service class provider and listening ...");
     let tls = match &config.tls.identity {
@@ -133,10 +135,18 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
         Some(list) => options.access_control(list),
         None => options.access_control(AcceptAny),
     };
+    options = operations.configure(options, Observers::default());
     let port = config.port;
     let addr = SocketAddr::new(config.bind_address, port);
-    let acceptor = options
-        .bind(addr, PolicySinks::new(storage))
+    let sinks = PolicySinks::new(storage);
+    let bound = match inherited {
+        Some(listener) => {
+            info!("serving the listening socket passed by systemd (LISTEN_FDS)");
+            options.from_listener(listener, sinks)
+        }
+        None => options.bind(addr, sinks),
+    };
+    let acceptor = bound
         .map_err(|e| {
             if e.is_permission_denied() {
                 error!("No privileges to open this network port ({port})");
@@ -162,8 +172,10 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
             Phase::Listen
         })?;
     let config = config.clone();
+    let running = operations.serving(stop.clone(), acceptor.local_addr().port());
     thread::spawn(move || handle_signals(signals, &config, &stop, &reload));
     acceptor.serve();
+    running.finish();
     info!("all associations ended, exiting");
     Ok(())
 }
@@ -302,6 +314,8 @@ fn storage_options(config: &Config) -> Result<StorageOptions, OpenError> {
         .mode(config.storage_mode)
         .fsync(config.fsync)
         .max_object_size(config.max_object_size)
+        .on_duplicate(config.operations.on_duplicate)
+        .min_free_space(config.operations.min_free_space)
         .implementation(
             DEFAULT_IMPLEMENTATION_CLASS_UID,
             DEFAULT_IMPLEMENTATION_VERSION_NAME,
