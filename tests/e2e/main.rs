@@ -14,6 +14,7 @@ mod malformed;
 mod object_store;
 mod object_store_balancer;
 mod object_store_harness;
+mod operations;
 mod scp;
 mod signals;
 mod storage_vs_dcmtk;

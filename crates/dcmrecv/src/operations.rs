@@ -15,8 +15,8 @@ use dcmrecv_metrics::{AssociationMetrics, Metrics, MetricsOptions, StatusClass, 
 use dcmrecv_metrics_http::{Condition, Endpoint, EndpointOptions, Readiness};
 use dcmrecv_storage_policy::Storage;
 use dcmrecv_storage_scp::{
-    AcceptorOptions, AssociationEnd, AssociationInfo, AssociationObserver, Observer,
-    RejectReason, Rejection, ShutdownHandle, StoreOutcome, StoreRequest,
+    AcceptorOptions, AssociationEnd, AssociationInfo, AssociationObserver, Observer, RejectReason,
+    Rejection, ShutdownHandle, StoreOutcome, StoreRequest,
 };
 use dcmrecv_systemd::{Heartbeat, Notifier, Supervisor, SupervisorOptions};
 use tracing::{info, warn};
@@ -61,7 +61,9 @@ impl Operations {
             MetricsOptions::new()
                 .per_ae(ops.metrics_per_ae)
                 .store_space(move || match probe_storage.free_space() {
-                    Some(Ok(space)) => Some(StoreSpace::new(space.available).with_size(space.total)),
+                    Some(Ok(space)) => {
+                        Some(StoreSpace::new(space.available).with_size(space.total))
+                    }
                     _ => None,
                 }),
         );
@@ -70,15 +72,18 @@ impl Operations {
         let output = readiness.condition("output store", "not checked yet");
         let endpoint = match ops.metrics_address {
             Some(address) => {
-                let endpoint =
-                    Endpoint::start(EndpointOptions::new(address), metrics.clone(), readiness.clone())
-                        .map_err(|e| {
-                            fatal!(
-                                "cannot start the metrics endpoint: {}",
-                                snafu::Report::from_error(e)
-                            );
-                            Phase::Listen
-                        })?;
+                let endpoint = Endpoint::start(
+                    EndpointOptions::new(address),
+                    metrics.clone(),
+                    readiness.clone(),
+                )
+                .map_err(|e| {
+                    fatal!(
+                        "cannot start the metrics endpoint: {}",
+                        snafu::Report::from_error(e)
+                    );
+                    Phase::Listen
+                })?;
                 info!(
                     "serving /metrics, /healthz and /readyz on http://{}",
                     endpoint.local_addr()
@@ -169,7 +174,9 @@ impl Operations {
         let monitor = thread::Builder::new()
             .name("dcmrecv-monitor".to_string())
             .spawn(move || {
-                monitor(&stop, &storage, &listening, &output, supervisor, &notifier, &quitting);
+                monitor(
+                    &stop, &storage, &listening, &output, supervisor, &notifier, &quitting,
+                );
             })
             .map_err(|e| warn!("cannot start the monitor thread: {e}"))
             .ok();
