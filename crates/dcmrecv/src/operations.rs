@@ -28,6 +28,17 @@ const MONITOR_TICK: Duration = Duration::from_millis(100);
 /// How often the monitor measures the output store (every this many ticks).
 const STORE_CHECK_TICKS: u32 = 10;
 
+/// The status classes of objects answered with a failure.
+const REFUSED: [StatusClass; 7] = [
+    StatusClass::OutOfResources,
+    StatusClass::DatasetMismatch,
+    StatusClass::CannotUnderstand,
+    StatusClass::SopClassNotSupported,
+    StatusClass::NotAuthorized,
+    StatusClass::Duplicate,
+    StatusClass::Failure,
+];
+
 /// Everything operational, set up before the DICOM port is bound.
 pub(crate) struct Operations {
     metrics: Metrics,
@@ -146,7 +157,7 @@ impl Operations {
                 "listening on port {port}; {} association(s) active; {} object(s) stored, {} refused",
                 metrics.associations_active(),
                 metrics.objects(StatusClass::Success) + metrics.objects(StatusClass::Warning),
-                metrics.objects(StatusClass::Failure)
+                REFUSED.iter().map(|&c| metrics.objects(c)).sum::<u64>()
             )
         };
         let supervisor = match Supervisor::spawn(
