@@ -14,6 +14,9 @@
 //! `target/bench/capacity.md` and `target/bench/capacity.svg`. Then the object-store section
 //! (issue 13, `object_store.rs`): ours into a three-node Garage next to ours into a directory,
 //! with the raw `object_store` upload rate as the limit, into `target/bench/object_store.md`.
+//! Scenario (h) (issue 14) is (a) with the metrics endpoint on (`--metrics-address`,
+//! `--metrics-per-ae`) and a scraper fetching `/metrics` every 100 ms during each run, next to
+//! ours without it; `--operations` runs only that row (into `target/bench/operations.md`).
 //! `--classic` runs only the scenarios above, `--capacity` only the capacity section,
 //! `--object-store` only the object-store section.
 
@@ -46,6 +49,8 @@ struct Receiver {
     env: Vec<(String, String)>,
     /// How the output directory and the port are passed.
     style: Style,
+    /// A metrics port to scrape every 100 ms while the load runs.
+    scrape: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -171,9 +176,16 @@ fn measure(
     expect_files: usize,
 ) -> Result<Sample, String> {
     let started = receiver.start(od)?;
+    let scraper = receiver.scrape.map(Scraper::start);
     let t0 = Instant::now();
     run_load(load, started.port)?;
     let seconds = t0.elapsed().as_secs_f64();
+    if let Some(scraper) = scraper {
+        let scrapes = scraper.stop();
+        if scrapes == 0 {
+            return Err(format!("{}: no /metrics scrape succeeded", receiver.label));
+        }
+    }
     let pid = started.guard.pid();
     let sample = Sample {
         seconds,
@@ -189,6 +201,48 @@ fn measure(
         ));
     }
     Ok(sample)
+}
+
+/// Fetches `/metrics` every 100 ms on its own thread, as a Prometheus server would (more
+/// often), while a load runs.
+struct Scraper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u32>,
+}
+
+impl Scraper {
+    fn start(port: u16) -> Scraper {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut ok = 0;
+            while !flag.load(Ordering::Relaxed) {
+                if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    let mut body = Vec::new();
+                    let sent = s.write_all(
+                        b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n",
+                    );
+                    if sent.is_ok()
+                        && s.read_to_end(&mut body).is_ok()
+                        && body.starts_with(b"HTTP/1.1 200")
+                    {
+                        ok += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            ok
+        });
+        Scraper { stop, thread }
+    }
+
+    /// Stops scraping; how many scrapes succeeded.
+    fn stop(self) -> u32 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -284,6 +338,8 @@ sections (default: all three, in this order):
                   --assocs 1,4,16,64 --receivers ours,dcmrecv,... --async-window N --threads T
                   --max-objects N --case-mib N --max-case-mib N --consumer-objects N
                   --consumer-size S --no-extras)
+  --operations    only scenario (h): (a) with --metrics-address and a scraper every 100 ms,
+                  next to ours without metrics (into operations.md)
   --object-store  only the object-store section: ours into a three-node Garage next to ours
                   into a directory, 0.5 MB and 200 MiB objects over 1 and 4 associations, with
                   the object_store upload rate of the same bytes as the limit; --quick: 100
@@ -318,6 +374,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     let mut cap = capacity::CapacityOptions::full();
     let mut objects = object_store::ObjectStoreOptions::full();
     let mut objects_only = false;
+    let mut operations_only = false;
     // Capacity options given on the command line, applied after `--quick` whatever the order.
     let mut cap_edits: Vec<(String, String)> = Vec::new();
     let mut runs = None;
@@ -348,6 +405,10 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             }
             "--ours" => o.ours = it.next().map(PathBuf::from),
             "--classic" => (classic, with_capacity, objects_only) = (true, false, false),
+            "--operations" => {
+                (classic, with_capacity, objects_only) = (true, false, false);
+                operations_only = true;
+            }
             "--capacity" => (classic, with_capacity, objects_only) = (false, true, false),
             "--no-extras" => cap_edits.push((a.clone(), String::new())),
             "--sizes" | "--assocs" | "--receivers" | "--async-window" | "--threads"
@@ -414,6 +475,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             vec![]
         },
         style: Style::Dcmrecv,
+        scrape: None,
     };
     let ours = |label: &str, extra: &[&str]| Receiver {
         label: label.to_string(),
@@ -425,6 +487,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             .collect(),
         env: vec![],
         style: Style::Dcmrecv,
+        scrape: None,
     };
     let storescp = find_dicom_storescp().map(|p| Receiver {
         label: "dicom-storescp 0.10".into(),
@@ -432,6 +495,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         args: vec![],
         env: vec![],
         style: Style::DicomRs,
+        scrape: None,
     });
 
     let series_bytes = total_size(&series);
@@ -490,6 +554,25 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         series_bytes,
     ));
 
+    let metrics_port = free_port();
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let mut with_metrics = ours(
+        "ours --metrics-address (scraped every 100 ms)",
+        &["--metrics-address", &metrics_address, "--metrics-per-ae"],
+    );
+    with_metrics.scrape = Some(metrics_port);
+    let operations_row = (
+        format!("(h) {} CT, 1 assoc, metrics on", o.files),
+        vec![ours("ours", &[]), with_metrics],
+        storescu(&series, 1, true),
+        series.len(),
+        series_bytes,
+    );
+    if operations_only {
+        plan.clear();
+    }
+    plan.push(operations_row);
+
     let mut rows: Vec<ResultRow> = Vec::new();
     for (scenario, receivers, load, files, bytes) in &plan {
         eprintln!("bench: {scenario}");
@@ -516,6 +599,22 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             }
         }
         rows.extend(scenario_rows);
+    }
+
+    if operations_only {
+        let mut raw_samples = Vec::new();
+        for _ in 0..o.runs {
+            raw_samples.push(raw::copy_files(&series, &scratch.join("raw.bin"))?);
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+        let table = render(&rows, &[], stats(&raw_samples).0, series_bytes, o.runs);
+        std::fs::create_dir_all(&out_dir)
+            .map_err(|e| format!("create {}: {e}", out_dir.display()))?;
+        std::fs::write(out_dir.join("operations.md"), &table)
+            .map_err(|e| format!("write operations.md: {e}"))?;
+        println!("{table}");
+        eprintln!("bench: wrote {}", out_dir.join("operations.md").display());
+        return Ok(());
     }
 
     // Peak RSS sweep for ours: flat from 1 MiB to the huge object.
