@@ -9,7 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use snafu::Snafu;
 use tracing::warn;
 
-/// A value of [`MinFreeSpace::from_str`] that is not a size or a percentage.
+/// A text that is not a size or a percentage, refused by [`MinFreeSpace`]'s `FromStr`.
+///
+/// ```
+/// let e = "lots".parse::<dcmrecv_storage_policy::MinFreeSpace>().unwrap_err();
+/// assert!(e.to_string().starts_with("invalid free space \"lots\""));
+/// ```
 #[derive(Debug, Snafu, PartialEq, Eq)]
 #[snafu(display(
     "invalid free space {value:?}: expected bytes with an optional K, M, G or T suffix (powers of 1024), or a percentage below 100 such as 5%"

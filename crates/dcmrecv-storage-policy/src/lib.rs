@@ -73,6 +73,15 @@
 //!   (0008,0018), because the meta header in front needs the UIDs; when they come later, the
 //!   header is put in front of the complete data set, so it always carries the data set's own
 //!   UIDs.
+//! - **Duplicates** ([`OnDuplicate`], [`StorageOptions::on_duplicate`]): with default names, an
+//!   instance whose file exists replaces it (DCMTK), is discarded with success (`keep`), is
+//!   refused with 0xC000 (`reject`, [`StoreError::Duplicate`]) or is stored as `<name>_<n>`
+//!   (`unique`); the no-replace publication decides, so two copies arriving at once never both
+//!   win.
+//! - **Disk back-pressure** ([`StorageOptions::min_free_space`], [`MinFreeSpace`]): below the
+//!   minimum, [`Storage::begin`] refuses with [`StoreError::LowFreeSpace`] (0xA700) before any
+//!   byte is written, with one warning per transition; [`Storage::free_space`] measures the
+//!   file system for metrics.
 //! - **A bound on the data set size** ([`StorageOptions::max_object_size`], none by default):
 //!   counted as decoded, so a deflated data set is cut as soon as it inflates past the bound.
 //! - **Atomic and durable**: the temporary file `<od>/.dcmrecv-tmp-<start id>-<n>.part` (a

@@ -101,7 +101,9 @@
 //!   A-ASSOCIATE-RQ has arrived. When every slot is taken, the association that has been
 //!   waiting for its peer longest, if longer than the ACSE timeout, is aborted to admit the new
 //!   one; otherwise A-ASSOCIATE-RJ (2, 3, 2: local limit exceeded). A slow or silent peer only
-//!   affects its own association. DCMTK serialises all associations.
+//!   affects its own association. DCMTK serialises all associations. Optionally per calling
+//!   AE title too ([`max_associations_per_ae`](AcceptorOptions::max_associations_per_ae)),
+//!   answered with the same A-ASSOCIATE-RJ, so one modality cannot take every slot.
 //! - **A pool for connections that have not sent their request yet**, watched by the thread
 //!   that runs [`Acceptor::serve`] with non-blocking sockets (mio): the TLS handshake and the
 //!   whole A-ASSOCIATE-RQ must arrive within the
