@@ -242,11 +242,7 @@ fn monitor(
         }
     };
     let mut stopped = false;
-    loop {
-        match quitting.recv_timeout(MONITOR_TICK) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-        }
+    while let Err(RecvTimeoutError::Timeout) = quitting.recv_timeout(MONITOR_TICK) {
         if !stopped && stop.is_shutting_down() {
             stopping(&mut supervisor);
             stopped = true;
