@@ -178,6 +178,7 @@ mod options;
 mod output_template;
 mod placement;
 mod prefix;
+mod rename;
 mod scanner;
 mod sorting;
 mod storage;
@@ -201,6 +202,7 @@ pub use options::{
 };
 pub use output_template::{AttributeTag, OutputTemplate, TemplateError};
 pub use prefix::modality_prefix;
+pub use rename::rename_study_files;
 pub use sorting::{MAX_REMEMBERED_STUDIES, Sorting};
 pub use storage::{OpenError, Storage};
 pub use sweep::{Leftover, SweepError};
