@@ -295,7 +295,7 @@ fn concurrent_senders_get_one_completion_per_study_then_a_revision() {
         assert_eq!(e["status"], 0);
         let path = dir.path().join(e["path"].as_str().unwrap());
         assert!(path.is_file(), "{path:?}");
-        assert_eq!(e["bytes"].as_u64().unwrap() > 0, true);
+        assert!(e["bytes"].as_u64().unwrap() > 0);
         assert!(e["study_instance_uid"].as_str().unwrap().starts_with(ROOT));
         assert!(e["series_instance_uid"].as_str().unwrap().ends_with(".1"));
         assert_eq!(e["transfer_syntax_uid"], uids::EXPLICIT_VR_LITTLE_ENDIAN);

@@ -215,20 +215,23 @@ dcmrecv_cmdline::option_table! {
     ExecOnReception = Some("-xcr"), "--exec-on-reception", 1, [
         "[c]ommand: string",
         "execute command c after having received and",
-        "processed one C-STORE-RQ message",
+        "processed one C-STORE-RQ message (run",
+        "directly, never through a shell)",
     ];
     /// `-xcs COMMAND` (storescp).
     ExecOnEndOfStudy = Some("-xcs"), "--exec-on-eostudy", 1, [
         "[c]ommand: string",
         "execute command c after having received and",
         "processed all C-STORE-RQ messages that belong",
-        "to one study",
+        "to one study (decided per Study Instance UID",
+        "across associations; no sorting needed)",
     ];
     /// `-rns` (storescp).
     RenameOnEndOfStudy = Some("-rns"), "--rename-on-eostudy", 0, [
         "having received and processed all C-STORE-RQ",
         "messages that belong to one study, rename",
         "output files according to certain pattern",
+        "(never replacing an existing file)",
     ];
     /// `-tos SECONDS` (storescp).
     EndOfStudyTimeout = Some("-tos"), "--eostudy-timeout", 1, [
@@ -239,6 +242,7 @@ dcmrecv_cmdline::option_table! {
     /// `-xs` (storescp).
     ExecSync = Some("-xs"), "--exec-sync", 0, [
         "execute command synchronously in foreground",
+        "(after the C-STORE response, as storescp)",
     ];
     /// `--exec-workers N`.
     ExecWorkers = None, "--exec-workers", 1, [
