@@ -607,3 +607,121 @@ fn with_fsync_every_event_names_an_existing_file() {
     }
     stop(receiver);
 }
+
+#[test]
+fn sort_folders_have_storescps_names_one_per_study() {
+    fn timestamped(name: &str, prefix: &str) -> bool {
+        let Some(rest) = name.strip_prefix(prefix) else {
+            return false;
+        };
+        let b = rest.as_bytes();
+        b.len() == 18
+            && b[8] == b'_'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 8 || c.is_ascii_digit())
+    }
+    for (option, prefix) in [
+        (vec!["-ss", "PFX"], "PFX_"),
+        (vec!["-ss", ""], ""),
+        (vec!["-sp"], "Synthetic_Test_"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = recorder(dir.path());
+        // A, B, A: storescp makes three folders (a new one each time the study changes).
+        let files = objects(
+            dir.path(),
+            &[("a1.dcm", 1, 1), ("b1.dcm", 2, 1), ("a2.dcm", 1, 2)],
+        );
+        let hook = format!("{rec} #p");
+        let mut options = vec!["-xs", "-od", "out", "-xcr", &hook];
+        options.extend(&option);
+        let receiver = ours(dir.path(), &options);
+        assert_eq!(
+            store_responses(&send(receiver.port, &[], &files)),
+            ["Success"; 3]
+        );
+        let got = wait_for_calls(dir.path(), 3, Duration::from_secs(5));
+        stop(receiver);
+        let folders: Vec<&str> = got
+            .iter()
+            .map(|c| c.args[0].strip_prefix("out/").unwrap())
+            .collect();
+        assert_eq!(folders.len(), 3);
+        for f in &folders {
+            assert!(timestamped(f, prefix), "{option:?}: {f}");
+        }
+        assert_ne!(folders[0], folders[1], "{option:?}: a folder per study");
+        assert_eq!(folders[0], folders[2], "{option:?}: A keeps its folder");
+    }
+}
+
+#[test]
+fn end_of_study_timeout_spans_associations_and_failures_are_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = recorder(dir.path());
+    let files = objects(dir.path(), &[("a1.dcm", 1, 1), ("a2.dcm", 1, 2)]);
+    let objects_dir = dir.path().join("objects");
+    let no_study = objects_dir.join("nostudy.dcm");
+    let mut inst = Instance::ct(&format!("{ROOT}.7.1"));
+    inst.study_instance_uid = String::new();
+    inst.write(&no_study, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    let events_file = dir.path().join("ev.jsonl");
+    let eos = format!("{rec} eos #p");
+    let receiver = ours(
+        dir.path(),
+        &[
+            "-od",
+            "out",
+            "-su",
+            "S",
+            "-tos",
+            "2",
+            "-xcs",
+            &eos,
+            "--events",
+            events_file.to_str().unwrap(),
+        ],
+    );
+    // The study's objects come over two associations, one after the other.
+    assert_eq!(
+        store_responses(&send(receiver.port, &[], &files[..1])),
+        ["Success"]
+    );
+    assert_eq!(
+        store_responses(&send(receiver.port, &[], &files[1..])),
+        ["Success"]
+    );
+    let last = Instant::now();
+    // Sorting needs a Study Instance UID: 0xC000, as storescp, and an instance-failed event.
+    let log = send(receiver.port, &[], &[no_study]);
+    let responses = store_responses(&log);
+    assert_eq!(responses.len(), 1);
+    assert_eq!(responses[0], "Error: CannotUnderstand", "{log}");
+    let got = wait_for_calls(dir.path(), 1, Duration::from_secs(6));
+    let after = last.elapsed();
+    assert_eq!(args(&got[0]), ["eos", &format!("out/S_{ROOT}.1")]);
+    assert!(
+        after >= Duration::from_millis(1800),
+        "-tos 2 fired {after:?} after the last object"
+    );
+    let ev = events(&events_file);
+    let done = of_kind(&ev, "study-complete");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["objects"], 2);
+    assert_eq!(done[0]["associations"], 2);
+    assert_eq!(done[0]["reason"], "idle-timeout");
+    let failed = of_kind(&ev, "instance-failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["status"], 0xC000);
+    assert_eq!(failed[0]["sop_instance_uid"], format!("{ROOT}.7.1"));
+    assert!(
+        failed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Study Instance UID"),
+        "{}",
+        failed[0]
+    );
+    stop(receiver);
+}
