@@ -725,3 +725,40 @@ fn end_of_study_timeout_spans_associations_and_failures_are_events() {
     );
     stop(receiver);
 }
+
+#[test]
+fn bad_pipeline_options_fail_at_start_up_with_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/events.jsonl");
+    let receiver = dcmrecv_e2e::receiver::Receiver::ours();
+    for (args, message) in [
+        (
+            vec!["--events", missing.to_str().unwrap()],
+            "cannot open events file",
+        ),
+        (
+            vec!["-xcr", "touch x; rm -rf y"],
+            "needs a shell, and hooks run without one",
+        ),
+        (
+            vec!["-xcr", "sh -c 'gzip #p'"],
+            "placeholder inside the script of sh -c",
+        ),
+        (
+            vec!["--output-template", "../{PatientID}"],
+            "Invalid value for option --output-template",
+        ),
+        (
+            vec!["-rns"],
+            "--rename-on-eostudy only allowed with --sort-conc-studies",
+        ),
+    ] {
+        let mut all = vec!["+xa", "-od", dir.path().to_str().unwrap()];
+        all.extend(&args);
+        all.push("104");
+        let out = receiver.run(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+}

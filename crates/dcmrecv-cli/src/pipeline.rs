@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use dcmrecv_cmdline::{Arguments, ValueError};
 use dcmrecv_hooks::{CommandTemplate, HookKind, TemplateError};
-use dcmrecv_storage_policy::{Mode, OutputTemplate, Sorting};
+use dcmrecv_storage_policy::{Mode, OutputTemplate, Sorting, is_object_store_url};
 use snafu::Snafu;
 
 use crate::command_line::Opt;
@@ -160,6 +160,16 @@ impl Pipeline {
             }
             .fail();
         }
+        let object_store = args
+            .last(Opt::OutputDirectory)
+            .and_then(|o| o.value(0).to_str().map(is_object_store_url))
+            .unwrap_or(false);
+        if rename_on_end_of_study && object_store {
+            return CombinationSnafu {
+                message: "--rename-on-eostudy not allowed with an object store (-od s3://...)",
+            }
+            .fail();
+        }
         if rename_on_end_of_study && mode == Mode::Ignore {
             return CombinationSnafu {
                 message: "--rename-on-eostudy not allowed with --ignore",
@@ -282,6 +292,10 @@ mod tests {
         );
         let e = pipeline(&["--output-template", "/etc/{PatientID}"]).unwrap_err();
         assert!(e.contains("relative"), "{e}");
+        assert_eq!(
+            pipeline(&["-su", "S", "-rns", "-od", "s3://bucket/in"]).unwrap_err(),
+            "--rename-on-eostudy not allowed with an object store (-od s3://...)"
+        );
         let e = pipeline(&["--exec-workers", "0"]).unwrap_err();
         assert!(e.contains("--exec-workers"), "{e}");
     }

@@ -135,11 +135,8 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
         None => options.access_control(AcceptAny),
     };
     let pipeline = pipeline::Pipeline::start(&config.pipeline, config.fsync).map_err(|e| {
-        fatal!(
-            "cannot start the pipeline: {}",
-            snafu::Report::from_error(e)
-        );
-        Phase::OutputDirectory
+        fatal!("--events: {}", snafu::Report::from_error(e));
+        Phase::Cli
     })?;
     let mut observers = Observers::default();
     if let Some(pipeline) = &pipeline {
