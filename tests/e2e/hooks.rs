@@ -19,16 +19,16 @@ use dcmrecv_e2e::peers::dcmtk;
 use dcmrecv_e2e::process::{ChildGuard, free_port, wait_for_port};
 use dicom_dictionary_std::{tags, uids};
 
-const ROOT: &str = "1.2.826.0.1.3680043.10.1145.55";
+pub(crate) const ROOT: &str = "1.2.826.0.1.3680043.10.1145.55";
 
 /// A storescp running in `dir` (so a relative `-od out` and the hooks' relative paths resolve
 /// there).
-struct Storescp {
-    port: u16,
-    guard: ChildGuard,
+pub(crate) struct Storescp {
+    pub(crate) port: u16,
+    pub(crate) guard: ChildGuard,
 }
 
-fn storescp(dir: &Path, args: &[&str]) -> Storescp {
+pub(crate) fn storescp(dir: &Path, args: &[&str]) -> Storescp {
     std::fs::create_dir_all(dir.join("out")).expect("test setup");
     for _ in 0..3 {
         let port = free_port();
@@ -47,7 +47,7 @@ fn storescp(dir: &Path, args: &[&str]) -> Storescp {
 }
 
 /// Writes the recorder hook into `dir` and returns its path.
-fn recorder(dir: &Path) -> String {
+pub(crate) fn recorder(dir: &Path) -> String {
     let path = dir.join("rec.sh");
     std::fs::write(
         &path,
@@ -66,13 +66,13 @@ printf '%s' "$#" > "$n/count"
 
 /// One recorded hook call: when (ns since the epoch) and its arguments.
 #[derive(Debug)]
-struct Call {
-    at_ns: u128,
-    args: Vec<String>,
+pub(crate) struct Call {
+    pub(crate) at_ns: u128,
+    pub(crate) args: Vec<String>,
 }
 
 /// The recorded calls, in the order they started.
-fn calls(dir: &Path) -> Vec<Call> {
+pub(crate) fn calls(dir: &Path) -> Vec<Call> {
     let Ok(entries) = std::fs::read_dir(dir.join("calls")) else {
         return Vec::new();
     };
@@ -95,7 +95,7 @@ fn calls(dir: &Path) -> Vec<Call> {
     calls
 }
 
-fn wait_for_calls(dir: &Path, n: usize, timeout: Duration) -> Vec<Call> {
+pub(crate) fn wait_for_calls(dir: &Path, n: usize, timeout: Duration) -> Vec<Call> {
     let deadline = Instant::now() + timeout;
     loop {
         let got = calls(dir);
@@ -107,7 +107,7 @@ fn wait_for_calls(dir: &Path, n: usize, timeout: Duration) -> Vec<Call> {
 }
 
 /// Writes CT objects `(file name, study number, instance number)` into `dir/objects`.
-fn objects(dir: &Path, list: &[(&str, u32, u32)]) -> Vec<PathBuf> {
+pub(crate) fn objects(dir: &Path, list: &[(&str, u32, u32)]) -> Vec<PathBuf> {
     let objects = dir.join("objects");
     std::fs::create_dir_all(&objects).expect("test setup");
     list.iter()
@@ -122,7 +122,7 @@ fn objects(dir: &Path, list: &[(&str, u32, u32)]) -> Vec<PathBuf> {
         .collect()
 }
 
-fn send(port: u16, options: &[&str], files: &[PathBuf]) -> String {
+pub(crate) fn send(port: u16, options: &[&str], files: &[PathBuf]) -> String {
     let out = run(dcmtk_client(
         "storescu",
         port,
@@ -132,11 +132,11 @@ fn send(port: u16, options: &[&str], files: &[PathBuf]) -> String {
     stderr(&out)
 }
 
-fn args(call: &Call) -> Vec<&str> {
+pub(crate) fn args(call: &Call) -> Vec<&str> {
     call.args.iter().map(String::as_str).collect()
 }
 
-fn tree(dir: &Path) -> Vec<String> {
+pub(crate) fn tree(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -6,7 +6,9 @@
 //! `TCP_NODELAY=1`; (b) the same over 4 parallel associations; (c) stock senders without
 //! `TCP_NODELAY`; (d) one large object: time and the receiver's peak RSS (plus ours at 1 GB and a
 //! memory sweep); (e) receiver CPU seconds per GB; (f) the physical limit: the same bytes over a
-//! plain loopback TCP connection into a file; (g) the cost of fsync.
+//! plain loopback TCP connection into a file; (g) the cost of fsync; (h) the cost of the pipeline
+//! (issue 12): a reception hook `-xcr /bin/true` on the hook pool, and `--events FILE`, each
+//! compared with ours without them (target: within 10%).
 //! Output: `target/bench/bench.md` (markdown table) and `target/bench/bench.svg`.
 //!
 //! Then the capacity section (issue 16, `capacity.rs`): the receivers driven by our in-memory
@@ -14,7 +16,7 @@
 //! `target/bench/capacity.md` and `target/bench/capacity.svg`. Then the object-store section
 //! (issue 13, `object_store.rs`): ours into a three-node Garage next to ours into a directory,
 //! with the raw `object_store` upload rate as the limit, into `target/bench/object_store.md`.
-//! `--classic` runs only the scenarios above, `--capacity` only the capacity section,
+//! `--classic` runs only the scenarios above, `--pipeline` only (h), `--capacity` only the capacity section,
 //! `--object-store` only the object-store section.
 
 mod capacity;
@@ -280,6 +282,8 @@ usage: cargo xtask bench [--quick] [--runs N] [--ours PATH] [section] [options]
 sections (default: all three, in this order):
   --classic       only ours vs the real dcmrecv with storescu (--files N, --large-mib N,
                   --huge-mib N)
+  --pipeline      only scenario (h) of --classic: ours with -xcr /bin/true and with --events
+                  against ours without them
   --capacity      only the capacity section with our load generator (--sizes 2k,64k,512k,200m
                   --assocs 1,4,16,64 --receivers ours,dcmrecv,... --async-window N --threads T
                   --max-objects N --case-mib N --max-case-mib N --consumer-objects N
@@ -318,6 +322,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     let mut cap = capacity::CapacityOptions::full();
     let mut objects = object_store::ObjectStoreOptions::full();
     let mut objects_only = false;
+    let mut pipeline_only = false;
     // Capacity options given on the command line, applied after `--quick` whatever the order.
     let mut cap_edits: Vec<(String, String)> = Vec::new();
     let mut runs = None;
@@ -348,6 +353,10 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             }
             "--ours" => o.ours = it.next().map(PathBuf::from),
             "--classic" => (classic, with_capacity, objects_only) = (true, false, false),
+            "--pipeline" => {
+                (classic, with_capacity, objects_only) = (true, false, false);
+                pipeline_only = true;
+            }
             "--capacity" => (classic, with_capacity, objects_only) = (false, true, false),
             "--no-extras" => cap_edits.push((a.clone(), String::new())),
             "--sizes" | "--assocs" | "--receivers" | "--async-window" | "--threads"
@@ -490,6 +499,24 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         series_bytes,
     ));
 
+    let events_file = out_dir.join("events.jsonl");
+    let events_arg = events_file.to_string_lossy().into_owned();
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("create {}: {e}", out_dir.display()))?;
+    plan.push((
+        format!("(h) {} CT, 1 assoc, pipeline", o.files),
+        vec![
+            ours("ours", &[]),
+            ours("ours -xcr /bin/true", &["-xcr", "/bin/true"]),
+            ours("ours --events FILE", &["--events", &events_arg]),
+        ],
+        storescu(&series, 1, true),
+        series.len(),
+        series_bytes,
+    ));
+    if pipeline_only {
+        plan.retain(|(scenario, ..)| scenario.starts_with("(h)"));
+    }
+
     let mut rows: Vec<ResultRow> = Vec::new();
     for (scenario, receivers, load, files, bytes) in &plan {
         eprintln!("bench: {scenario}");
@@ -518,9 +545,15 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         rows.extend(scenario_rows);
     }
 
+    let _ = std::fs::remove_file(&events_file);
     // Peak RSS sweep for ours: flat from 1 MiB to the huge object.
     let mut sweep = Vec::new();
-    for mib in [1u64, 16, o.large_mib, o.huge_mib] {
+    let sizes: &[u64] = if pipeline_only {
+        &[]
+    } else {
+        &[1, 16, o.large_mib, o.huge_mib]
+    };
+    for &mib in sizes {
         let path = data.join(format!("sweep_{mib}mib.dcm"));
         if !path.exists() {
             write_large_object(
@@ -686,6 +719,20 @@ fn render(
             cpu / (r.bytes as f64 / 1e9).max(1e-9),
             rss / 1e6,
         );
+    }
+    for r in rows.iter().filter(|r| r.scenario.starts_with("(h)")) {
+        let base = rows
+            .iter()
+            .find(|b| b.scenario == r.scenario && b.receiver == "ours")
+            .map(ResultRow::median_seconds);
+        if let (Some(base), true) = (base, r.receiver != "ours") {
+            let _ = writeln!(
+                s,
+                "\n(h) {}: {:+.1}% time against ours without it (target: within 10%).",
+                r.receiver,
+                100.0 * (r.median_seconds() / base.max(1e-9) - 1.0)
+            );
+        }
     }
     let _ = writeln!(
         s,

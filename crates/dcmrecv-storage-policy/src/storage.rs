@@ -132,6 +132,8 @@ pub(crate) struct Shared {
     pub(crate) short_unique: ShortUniqueSequence,
     /// The clock of `+fst` names.
     pub(crate) system_time_names: SystemTimeNames,
+    /// The study folders of `-ss`/`-sp`.
+    pub(crate) study_folders: crate::sorting::StudyFolders,
 }
 
 impl Shared {
@@ -291,6 +293,7 @@ impl Storage {
                 start_time,
                 short_unique: ShortUniqueSequence::new(seed as u32, (seed >> 32) as u32),
                 system_time_names: SystemTimeNames::default(),
+                study_folders: crate::sorting::StudyFolders::default(),
             }),
         }
     }

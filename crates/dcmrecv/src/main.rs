@@ -9,6 +9,7 @@
 
 mod exit_codes;
 mod password;
+mod pipeline;
 mod profile;
 mod run;
 mod sink;

@@ -10,6 +10,7 @@
 //! so a peer that goes away while we write only fails that write.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::thread;
 
 use dcmrecv_logging::fatal;
@@ -20,7 +21,7 @@ use dcmrecv_storage_policy::{
 use dcmrecv_storage_policy::{ObjectStoreOutput, local_node_id};
 use dcmrecv_storage_scp::{
     AcceptAny, AcceptorOptions, AeTitleAllowList, DEFAULT_IMPLEMENTATION_CLASS_UID,
-    DEFAULT_IMPLEMENTATION_VERSION_NAME, ReloadHandle, ShutdownHandle,
+    DEFAULT_IMPLEMENTATION_VERSION_NAME, Observers, ReloadHandle, ShutdownHandle,
 };
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
@@ -28,7 +29,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::exit_codes::Phase;
 use crate::sink::PolicySinks;
-use crate::{password, profile};
+use crate::{password, pipeline, profile};
 use dcmrecv_cli::{AeTitle, Config, ProfileSource};
 
 /// Runs the receiver; returns when a signal stopped it (success) or a start-up step failed.
@@ -133,10 +134,21 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
         Some(list) => options.access_control(list),
         None => options.access_control(AcceptAny),
     };
+    let pipeline = pipeline::Pipeline::start(&config.pipeline, config.fsync).map_err(|e| {
+        fatal!("--events: {}", snafu::Report::from_error(e));
+        Phase::Cli
+    })?;
+    let mut observers = Observers::default();
+    if let Some(pipeline) = &pipeline {
+        observers = observers.with(Arc::new(pipeline::PipelineObserver(Arc::clone(pipeline))));
+    }
+    if !observers.is_empty() {
+        options = options.observer(observers);
+    }
     let port = config.port;
     let addr = SocketAddr::new(config.bind_address, port);
     let acceptor = options
-        .bind(addr, PolicySinks::new(storage))
+        .bind(addr, PolicySinks::new(storage, pipeline.clone()))
         .map_err(|e| {
             if e.is_permission_denied() {
                 error!("No privileges to open this network port ({port})");
@@ -161,9 +173,13 @@ pub(crate) fn run(config: &Config) -> Result<(), Phase> {
             fatal!("cannot install signal handlers: {e}");
             Phase::Listen
         })?;
+    let shutdown_timeout = config.shutdown_timeout;
     let config = config.clone();
     thread::spawn(move || handle_signals(signals, &config, &stop, &reload));
     acceptor.serve();
+    if let Some(pipeline) = &pipeline {
+        pipeline.shutdown(shutdown_timeout);
+    }
     info!("all associations ended, exiting");
     Ok(())
 }
@@ -193,6 +209,7 @@ fn handle_signals(
                 warn!("received {name}: already shutting down");
             }
             _ => {
+                pipeline::note_shutdown_started();
                 let grace = config.shutdown_timeout;
                 warn!(
                     "received {name}: no longer accepting associations; waiting up to {} s for {} association(s) in progress",
@@ -295,6 +312,10 @@ fn storage_options(config: &Config) -> Result<StorageOptions, OpenError> {
         Some(node) => options.node_id(node.as_str()),
         None => options,
     };
+    let options = match &config.pipeline.output_template {
+        Some(template) => options.output_template(template.clone()),
+        None => options,
+    };
     Ok(options
         .subdirectories(config.subdirectories)
         .naming(config.naming)
@@ -302,6 +323,7 @@ fn storage_options(config: &Config) -> Result<StorageOptions, OpenError> {
         .mode(config.storage_mode)
         .fsync(config.fsync)
         .max_object_size(config.max_object_size)
+        .sorting(config.pipeline.sorting.clone())
         .implementation(
             DEFAULT_IMPLEMENTATION_CLASS_UID,
             DEFAULT_IMPLEMENTATION_VERSION_NAME,
