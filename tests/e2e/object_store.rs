@@ -465,9 +465,11 @@ fn a_receiver_killed_during_a_large_upload_leaves_nothing_and_its_next_start_abo
     );
     // Garage's listing of uploads in progress can lag an abort by moments (seen once in a
     // full run on a busy machine): wait for it, briefly.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Asked of the node the restarted receiver talks to.
+    let client = cluster.client(1);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !client.list_multipart_uploads().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(200));
     }
     let left = client.list_multipart_uploads();
     assert!(left.is_empty(), "{left:?}");
