@@ -430,66 +430,84 @@ fn storescp_rename_on_eostudy_numbers_files_and_loses_interrupted_studies() {
 #[test]
 fn storescp_exec_sync_runs_after_the_response_and_blocks_the_association() {
     for sync in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let hook = dir.path().join("slow.sh");
-        std::fs::write(
-            &hook,
-            "#!/bin/sh\nsleep 1.5\ntouch \"$(dirname \"$0\")/done.$1\"\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let files = objects(dir.path(), &[("a1.dcm", 1, 1), ("a2.dcm", 1, 2)]);
-        let cmd = format!("{} #f", hook.display());
-        let mut a = vec!["-od", "out", "-xcr", &cmd];
-        if sync {
-            a.insert(0, "-xs");
-        }
-        let scp = storescp(dir.path(), &a);
-        let started = Instant::now();
-        let mut client = dcmtk_client("storescu", scp.port, &["-v"], &files);
-        let mut child = client
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stderr.take().unwrap());
-        let done = |n: u32| dir.path().join(format!("done.CT.{ROOT}.1.{n}")).exists();
-        let mut first_response = None;
-        for line in lines.lines() {
-            let line = line.unwrap();
-            if line.contains("Received Store Response") && first_response.is_none() {
-                first_response = Some((started.elapsed(), done(1)));
-            }
-        }
-        assert!(child.wait().unwrap().success());
-        let total = started.elapsed();
-        let (at, hook_done) = first_response.expect("a response");
-        assert!(
-            !hook_done,
-            "sync={sync}: the response came before the hook finished"
-        );
-        assert!(
-            at < Duration::from_secs(1),
-            "sync={sync}: first response after {at:?}"
-        );
-        if sync {
-            assert!(
-                total >= Duration::from_millis(3000),
-                "two hooks of 1.5 s held the sender: {total:?}"
-            );
-            assert!(
-                done(1) && done(2),
-                "both hooks finished before the association ended"
-            );
-        } else {
-            assert!(
-                total < Duration::from_millis(1500),
-                "background hooks: {total:?}"
-            );
-            assert!(!done(1) && !done(2));
-        }
-        drop(scp);
+        exec_sync_timing(sync, |dir, options| {
+            let scp = storescp(dir, options);
+            (scp.port, Box::new(move || drop(scp)))
+        });
     }
+}
+
+/// The `-xs` scenario for any receiver: two objects, a hook of 1.5 s per object (`-xcr`), with
+/// or without `-xs`. `start` starts the receiver in the directory with the options and returns
+/// its port and how to stop it. Asserts the response comes first and whether the sender waits.
+#[allow(
+    clippy::unwrap_used,
+    reason = "test code moved out of two #[test]s: a failed unwrap is a failed test"
+)]
+pub(crate) fn exec_sync_timing(
+    sync: bool,
+    start: impl FnOnce(&Path, &[&str]) -> (u16, Box<dyn FnOnce()>),
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = dir.path().join("slow.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nsleep 1.5\ntouch \"$(dirname \"$0\")/done.$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let files = objects(dir.path(), &[("a1.dcm", 1, 1), ("a2.dcm", 1, 2)]);
+    let cmd = format!("{} #f", hook.display());
+    let mut options = vec!["-od", "out", "-xcr", &cmd];
+    if sync {
+        options.insert(0, "-xs");
+    }
+    let (port, stop) = start(dir.path(), &options);
+    let started = Instant::now();
+    let mut client = dcmtk_client("storescu", port, &["-v"], &files);
+    let mut child = client
+        .env("TCP_NODELAY", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap());
+    let done = |n: u32| dir.path().join(format!("done.CT.{ROOT}.1.{n}")).exists();
+    let mut first_response = None;
+    for line in lines.lines() {
+        let line = line.unwrap();
+        if line.contains("Received Store Response") && first_response.is_none() {
+            first_response = Some((started.elapsed(), done(1)));
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    let total = started.elapsed();
+    let (at, hook_done) = first_response.expect("a response");
+    assert!(
+        !hook_done,
+        "sync={sync}: the response came before the hook finished"
+    );
+    assert!(
+        at < Duration::from_secs(1),
+        "sync={sync}: first response after {at:?}"
+    );
+    if sync {
+        assert!(
+            total >= Duration::from_millis(3000),
+            "two hooks of 1.5 s held the sender: {total:?}"
+        );
+        assert!(
+            done(1) && done(2),
+            "both hooks finished before the association ended"
+        );
+    } else {
+        assert!(
+            total < Duration::from_millis(1500),
+            "background hooks: {total:?}"
+        );
+        assert!(!done(1) && !done(2));
+    }
+    stop();
 }
 
 /// CVE-2026-5663 on the installed storescp: the Debian patch sanitises UIDs in file and folder

@@ -767,69 +767,15 @@ fn bad_pipeline_options_fail_at_start_up_with_exit_code_1() {
 /// for it before its next response; without `-xs` the sender never waits.
 #[test]
 fn exec_sync_runs_after_the_response_as_storescps() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     for sync in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let hook = dir.path().join("slow.sh");
-        std::fs::write(
-            &hook,
-            "#!/bin/sh\nsleep 1.5\ntouch \"$(dirname \"$0\")/done.$1\"\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
-        let files = objects(dir.path(), &[("a1.dcm", 1, 1), ("a2.dcm", 1, 2)]);
-        let cmd = format!("{} #f", hook.display());
-        let mut options = vec!["-od", "out", "-xcr", &cmd];
-        if sync {
-            options.insert(0, "-xs");
-        }
-        let receiver = ours(dir.path(), &options);
-        let started = Instant::now();
-        let mut client = dcmtk_client("storescu", receiver.port, &["-v"], &files);
-        let mut child = client
-            .env("TCP_NODELAY", "1")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stderr.take().unwrap());
-        let done = |n: u32| dir.path().join(format!("done.CT.{ROOT}.1.{n}")).exists();
-        let mut first_response = None;
-        for line in lines.lines() {
-            let line = line.unwrap();
-            if line.contains("Received Store Response") && first_response.is_none() {
-                first_response = Some((started.elapsed(), done(1)));
-            }
-        }
-        assert!(child.wait().unwrap().success());
-        let total = started.elapsed();
-        let (at, hook_done) = first_response.expect("a response");
-        assert!(
-            !hook_done,
-            "sync={sync}: the response came before the hook finished"
-        );
-        assert!(
-            at < Duration::from_secs(1),
-            "sync={sync}: first response after {at:?}"
-        );
-        if sync {
-            assert!(
-                total >= Duration::from_millis(3000),
-                "two hooks of 1.5 s held the sender: {total:?}"
-            );
-            assert!(
-                done(1) && done(2),
-                "both hooks finished before the association ended"
-            );
-        } else {
-            assert!(
-                total < Duration::from_millis(1500),
-                "background hooks: {total:?}"
-            );
-            assert!(!done(1) && !done(2));
-        }
-        stop(receiver);
+        crate::hooks::exec_sync_timing(sync, |dir, options| {
+            let receiver = ours(dir, options);
+            (
+                receiver.port,
+                Box::new(move || {
+                    stop(receiver);
+                }),
+            )
+        });
     }
 }
