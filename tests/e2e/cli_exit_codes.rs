@@ -305,9 +305,16 @@ fn help_version_and_no_arguments_exit_0() {
     for (i, line) in dcmtk.iter().enumerate() {
         assert_eq!(mine.get(i), Some(line), "help line {}", i + 2);
     }
+    // After DCMTK's options: storescp's (its spellings), then our extensions.
     assert_eq!(
         mine.get(dcmtk.len()).map(String::as_str),
-        Some("dcmrecv-rs extensions (not in DCMTK):")
+        Some("storescp's options (DCMTK storescp 3.6.7 spellings):")
+    );
+    assert!(
+        mine[dcmtk.len()..]
+            .iter()
+            .any(|l| l == "dcmrecv-rs extensions (not in DCMTK):"),
+        "{mine:?}"
     );
     // No arguments at all: the same usage on stdout, exit 0.
     let usage = Outcome::from(&ours.run(&[] as &[&str]));

@@ -19,16 +19,16 @@ use dcmrecv_e2e::peers::dcmtk;
 use dcmrecv_e2e::process::{ChildGuard, free_port, wait_for_port};
 use dicom_dictionary_std::{tags, uids};
 
-const ROOT: &str = "1.2.826.0.1.3680043.10.1145.55";
+pub(crate) const ROOT: &str = "1.2.826.0.1.3680043.10.1145.55";
 
 /// A storescp running in `dir` (so a relative `-od out` and the hooks' relative paths resolve
 /// there).
-struct Storescp {
-    port: u16,
-    guard: ChildGuard,
+pub(crate) struct Storescp {
+    pub(crate) port: u16,
+    pub(crate) guard: ChildGuard,
 }
 
-fn storescp(dir: &Path, args: &[&str]) -> Storescp {
+pub(crate) fn storescp(dir: &Path, args: &[&str]) -> Storescp {
     std::fs::create_dir_all(dir.join("out")).expect("test setup");
     for _ in 0..3 {
         let port = free_port();
@@ -47,7 +47,7 @@ fn storescp(dir: &Path, args: &[&str]) -> Storescp {
 }
 
 /// Writes the recorder hook into `dir` and returns its path.
-fn recorder(dir: &Path) -> String {
+pub(crate) fn recorder(dir: &Path) -> String {
     let path = dir.join("rec.sh");
     std::fs::write(
         &path,
@@ -66,13 +66,13 @@ printf '%s' "$#" > "$n/count"
 
 /// One recorded hook call: when (ns since the epoch) and its arguments.
 #[derive(Debug)]
-struct Call {
-    at_ns: u128,
-    args: Vec<String>,
+pub(crate) struct Call {
+    pub(crate) at_ns: u128,
+    pub(crate) args: Vec<String>,
 }
 
 /// The recorded calls, in the order they started.
-fn calls(dir: &Path) -> Vec<Call> {
+pub(crate) fn calls(dir: &Path) -> Vec<Call> {
     let Ok(entries) = std::fs::read_dir(dir.join("calls")) else {
         return Vec::new();
     };
@@ -95,7 +95,7 @@ fn calls(dir: &Path) -> Vec<Call> {
     calls
 }
 
-fn wait_for_calls(dir: &Path, n: usize, timeout: Duration) -> Vec<Call> {
+pub(crate) fn wait_for_calls(dir: &Path, n: usize, timeout: Duration) -> Vec<Call> {
     let deadline = Instant::now() + timeout;
     loop {
         let got = calls(dir);
@@ -107,7 +107,7 @@ fn wait_for_calls(dir: &Path, n: usize, timeout: Duration) -> Vec<Call> {
 }
 
 /// Writes CT objects `(file name, study number, instance number)` into `dir/objects`.
-fn objects(dir: &Path, list: &[(&str, u32, u32)]) -> Vec<PathBuf> {
+pub(crate) fn objects(dir: &Path, list: &[(&str, u32, u32)]) -> Vec<PathBuf> {
     let objects = dir.join("objects");
     std::fs::create_dir_all(&objects).expect("test setup");
     list.iter()
@@ -122,7 +122,7 @@ fn objects(dir: &Path, list: &[(&str, u32, u32)]) -> Vec<PathBuf> {
         .collect()
 }
 
-fn send(port: u16, options: &[&str], files: &[PathBuf]) -> String {
+pub(crate) fn send(port: u16, options: &[&str], files: &[PathBuf]) -> String {
     let out = run(dcmtk_client(
         "storescu",
         port,
@@ -132,11 +132,11 @@ fn send(port: u16, options: &[&str], files: &[PathBuf]) -> String {
     stderr(&out)
 }
 
-fn args(call: &Call) -> Vec<&str> {
+pub(crate) fn args(call: &Call) -> Vec<&str> {
     call.args.iter().map(String::as_str).collect()
 }
 
-fn tree(dir: &Path) -> Vec<String> {
+pub(crate) fn tree(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -430,66 +430,84 @@ fn storescp_rename_on_eostudy_numbers_files_and_loses_interrupted_studies() {
 #[test]
 fn storescp_exec_sync_runs_after_the_response_and_blocks_the_association() {
     for sync in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let hook = dir.path().join("slow.sh");
-        std::fs::write(
-            &hook,
-            "#!/bin/sh\nsleep 1.5\ntouch \"$(dirname \"$0\")/done.$1\"\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let files = objects(dir.path(), &[("a1.dcm", 1, 1), ("a2.dcm", 1, 2)]);
-        let cmd = format!("{} #f", hook.display());
-        let mut a = vec!["-od", "out", "-xcr", &cmd];
-        if sync {
-            a.insert(0, "-xs");
-        }
-        let scp = storescp(dir.path(), &a);
-        let started = Instant::now();
-        let mut client = dcmtk_client("storescu", scp.port, &["-v"], &files);
-        let mut child = client
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stderr.take().unwrap());
-        let done = |n: u32| dir.path().join(format!("done.CT.{ROOT}.1.{n}")).exists();
-        let mut first_response = None;
-        for line in lines.lines() {
-            let line = line.unwrap();
-            if line.contains("Received Store Response") && first_response.is_none() {
-                first_response = Some((started.elapsed(), done(1)));
-            }
-        }
-        assert!(child.wait().unwrap().success());
-        let total = started.elapsed();
-        let (at, hook_done) = first_response.expect("a response");
-        assert!(
-            !hook_done,
-            "sync={sync}: the response came before the hook finished"
-        );
-        assert!(
-            at < Duration::from_secs(1),
-            "sync={sync}: first response after {at:?}"
-        );
-        if sync {
-            assert!(
-                total >= Duration::from_millis(3000),
-                "two hooks of 1.5 s held the sender: {total:?}"
-            );
-            assert!(
-                done(1) && done(2),
-                "both hooks finished before the association ended"
-            );
-        } else {
-            assert!(
-                total < Duration::from_millis(1500),
-                "background hooks: {total:?}"
-            );
-            assert!(!done(1) && !done(2));
-        }
-        drop(scp);
+        exec_sync_timing(sync, |dir, options| {
+            let scp = storescp(dir, options);
+            (scp.port, Box::new(move || drop(scp)))
+        });
     }
+}
+
+/// The `-xs` scenario for any receiver: two objects, a hook of 1.5 s per object (`-xcr`), with
+/// or without `-xs`. `start` starts the receiver in the directory with the options and returns
+/// its port and how to stop it. Asserts the response comes first and whether the sender waits.
+#[allow(
+    clippy::unwrap_used,
+    reason = "test code moved out of two #[test]s: a failed unwrap is a failed test"
+)]
+pub(crate) fn exec_sync_timing(
+    sync: bool,
+    start: impl FnOnce(&Path, &[&str]) -> (u16, Box<dyn FnOnce()>),
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = dir.path().join("slow.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nsleep 1.5\ntouch \"$(dirname \"$0\")/done.$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let files = objects(dir.path(), &[("a1.dcm", 1, 1), ("a2.dcm", 1, 2)]);
+    let cmd = format!("{} #f", hook.display());
+    let mut options = vec!["-od", "out", "-xcr", &cmd];
+    if sync {
+        options.insert(0, "-xs");
+    }
+    let (port, stop) = start(dir.path(), &options);
+    let started = Instant::now();
+    let mut client = dcmtk_client("storescu", port, &["-v"], &files);
+    let mut child = client
+        .env("TCP_NODELAY", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap());
+    let done = |n: u32| dir.path().join(format!("done.CT.{ROOT}.1.{n}")).exists();
+    let mut first_response = None;
+    for line in lines.lines() {
+        let line = line.unwrap();
+        if line.contains("Received Store Response") && first_response.is_none() {
+            first_response = Some((started.elapsed(), done(1)));
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    let total = started.elapsed();
+    let (at, hook_done) = first_response.expect("a response");
+    assert!(
+        !hook_done,
+        "sync={sync}: the response came before the hook finished"
+    );
+    assert!(
+        at < Duration::from_secs(1),
+        "sync={sync}: first response after {at:?}"
+    );
+    if sync {
+        assert!(
+            total >= Duration::from_millis(3000),
+            "two hooks of 1.5 s held the sender: {total:?}"
+        );
+        assert!(
+            done(1) && done(2),
+            "both hooks finished before the association ended"
+        );
+    } else {
+        assert!(
+            total < Duration::from_millis(1500),
+            "background hooks: {total:?}"
+        );
+        assert!(!done(1) && !done(2));
+    }
+    stop();
 }
 
 /// CVE-2026-5663 on the installed storescp: the Debian patch sanitises UIDs in file and folder

@@ -8,6 +8,7 @@ mod fuzz;
 mod hardening_scp;
 mod hardening_storage;
 mod hooks;
+mod hooks_ours;
 mod limits;
 mod load;
 mod malformed;

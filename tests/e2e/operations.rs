@@ -156,6 +156,54 @@ fn metrics_and_health_answer_curl_and_count_what_was_received() {
 }
 
 #[test]
+fn hook_results_and_the_hook_queue_are_counted_in_the_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // /bin/false fails every time: counted as failed, every object still stored with success.
+    let (running, metrics) =
+        start_with_metrics(&["-xcr", "/bin/false #f"], &dir.path().join("out"));
+    let (_, before) = curl(metrics, "/metrics", &[]);
+    assert_eq!(
+        sample(&before, r#"dcmrecv_hooks_total{result="failed"}"#),
+        Some(0.0),
+        "every hook series exists from the start: {before}"
+    );
+    let files = ct_files(
+        &dir.path().join("in"),
+        "1.2.826.0.1.3680043.10.1145.14.7",
+        4,
+    );
+    assert_success(&storescu(running.port, &[], &files), "storescu");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let (code, text) = curl(metrics, "/metrics", &[]);
+        assert_eq!(code, 200, "{text}");
+        if sample(&text, r#"dcmrecv_hooks_total{result="failed"}"#) == Some(4.0)
+            || Instant::now() > deadline
+        {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        sample(&text, r#"dcmrecv_hooks_total{result="failed"}"#),
+        Some(4.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"dcmrecv_hooks_total{result="succeeded"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, r#"dcmrecv_objects_total{status="success"}"#),
+        Some(4.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, "dcmrecv_hook_queue_depth"), Some(0.0));
+    assert_eq!(sample(&text, "dcmrecv_hooks_running"), Some(0.0));
+    drop(running);
+}
+
+#[test]
 fn flooding_the_metrics_endpoint_leaves_reception_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");

@@ -26,6 +26,8 @@ pub struct Instance {
     pub rows: u16,
     /// Columns.
     pub columns: u16,
+    /// Patient ID (0010,0020), default `SYN0001`.
+    pub patient_id: String,
 }
 
 impl Instance {
@@ -39,6 +41,7 @@ impl Instance {
             series_date: Some("20200115".to_string()),
             rows: 16,
             columns: 16,
+            patient_id: "SYN0001".to_string(),
         }
     }
 
@@ -61,7 +64,7 @@ impl Instance {
         }
         put(&mut obj, tags::MODALITY, VR::CS, "CT");
         put(&mut obj, tags::PATIENT_NAME, VR::PN, "Synthetic^Test");
-        put(&mut obj, tags::PATIENT_ID, VR::LO, "SYN0001");
+        put(&mut obj, tags::PATIENT_ID, VR::LO, &self.patient_id);
         put(
             &mut obj,
             tags::STUDY_INSTANCE_UID,

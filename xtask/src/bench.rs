@@ -6,7 +6,9 @@
 //! `TCP_NODELAY=1`; (b) the same over 4 parallel associations; (c) stock senders without
 //! `TCP_NODELAY`; (d) one large object: time and the receiver's peak RSS (plus ours at 1 GB and a
 //! memory sweep); (e) receiver CPU seconds per GB; (f) the physical limit: the same bytes over a
-//! plain loopback TCP connection into a file; (g) the cost of fsync.
+//! plain loopback TCP connection into a file; (g) the cost of fsync; (h) the cost of the pipeline
+//! (issue 12): a reception hook `-xcr /bin/true` on the hook pool, and `--events FILE`, each
+//! compared with ours without them (target: within 10%).
 //! Output: `target/bench/bench.md` (markdown table) and `target/bench/bench.svg`.
 //!
 //! Then the capacity section (issue 16, `capacity.rs`): the receivers driven by our in-memory
@@ -14,10 +16,11 @@
 //! `target/bench/capacity.md` and `target/bench/capacity.svg`. Then the object-store section
 //! (issue 13, `object_store.rs`): ours into a three-node Garage next to ours into a directory,
 //! with the raw `object_store` upload rate as the limit, into `target/bench/object_store.md`.
-//! Scenario (h) (issue 14) is (a) with the metrics endpoint on (`--metrics-address`,
+//! Scenario (i) (issue 14) is (a) with the metrics endpoint on (`--metrics-address`,
 //! `--metrics-per-ae`) and a scraper fetching `/metrics` every 100 ms during each run, next to
 //! ours without it; `--operations` runs only that row (into `target/bench/operations.md`).
-//! `--classic` runs only the scenarios above, `--capacity` only the capacity section,
+//! `--classic` runs only the scenarios above, `--pipeline` only (h), `--operations` only (i),
+//! `--capacity` only the capacity section,
 //! `--object-store` only the object-store section.
 
 mod capacity;
@@ -334,11 +337,13 @@ usage: cargo xtask bench [--quick] [--runs N] [--ours PATH] [section] [options]
 sections (default: all three, in this order):
   --classic       only ours vs the real dcmrecv with storescu (--files N, --large-mib N,
                   --huge-mib N)
+  --pipeline      only scenario (h) of --classic: ours with -xcr /bin/true and with --events
+                  against ours without them
   --capacity      only the capacity section with our load generator (--sizes 2k,64k,512k,200m
                   --assocs 1,4,16,64 --receivers ours,dcmrecv,... --async-window N --threads T
                   --max-objects N --case-mib N --max-case-mib N --consumer-objects N
                   --consumer-size S --no-extras)
-  --operations    only scenario (h): (a) with --metrics-address and a scraper every 100 ms,
+  --operations    only scenario (i): (a) with --metrics-address and a scraper every 100 ms,
                   next to ours without metrics (into operations.md)
   --object-store  only the object-store section: ours into a three-node Garage next to ours
                   into a directory, 0.5 MB and 200 MiB objects over 1 and 4 associations, with
@@ -375,6 +380,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     let mut objects = object_store::ObjectStoreOptions::full();
     let mut objects_only = false;
     let mut operations_only = false;
+    let mut pipeline_only = false;
     // Capacity options given on the command line, applied after `--quick` whatever the order.
     let mut cap_edits: Vec<(String, String)> = Vec::new();
     let mut runs = None;
@@ -408,6 +414,10 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             "--operations" => {
                 (classic, with_capacity, objects_only) = (true, false, false);
                 operations_only = true;
+            }
+            "--pipeline" => {
+                (classic, with_capacity, objects_only) = (true, false, false);
+                pipeline_only = true;
             }
             "--capacity" => (classic, with_capacity, objects_only) = (false, true, false),
             "--no-extras" => cap_edits.push((a.clone(), String::new())),
@@ -554,6 +564,24 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         series_bytes,
     ));
 
+    let events_file = out_dir.join("events.jsonl");
+    let events_arg = events_file.to_string_lossy().into_owned();
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("create {}: {e}", out_dir.display()))?;
+    plan.push((
+        format!("(h) {} CT, 1 assoc, pipeline", o.files),
+        vec![
+            ours("ours", &[]),
+            ours("ours -xcr /bin/true", &["-xcr", "/bin/true"]),
+            ours("ours --events FILE", &["--events", &events_arg]),
+        ],
+        storescu(&series, 1, true),
+        series.len(),
+        series_bytes,
+    ));
+    if pipeline_only {
+        plan.retain(|(scenario, ..)| scenario.starts_with("(h)"));
+    }
+
     let metrics_port = free_port();
     let metrics_address = format!("127.0.0.1:{metrics_port}");
     let mut with_metrics = ours(
@@ -562,7 +590,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     );
     with_metrics.scrape = Some(metrics_port);
     let operations_row = (
-        format!("(h) {} CT, 1 assoc, metrics on", o.files),
+        format!("(i) {} CT, 1 assoc, metrics on", o.files),
         vec![ours("ours", &[]), with_metrics],
         storescu(&series, 1, true),
         series.len(),
@@ -571,7 +599,9 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     if operations_only {
         plan.clear();
     }
-    plan.push(operations_row);
+    if !pipeline_only {
+        plan.push(operations_row);
+    }
 
     let mut rows: Vec<ResultRow> = Vec::new();
     for (scenario, receivers, load, files, bytes) in &plan {
@@ -601,6 +631,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         rows.extend(scenario_rows);
     }
 
+    let _ = std::fs::remove_file(&events_file);
     if operations_only {
         let mut raw_samples = Vec::new();
         for _ in 0..o.runs {
@@ -619,7 +650,12 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
 
     // Peak RSS sweep for ours: flat from 1 MiB to the huge object.
     let mut sweep = Vec::new();
-    for mib in [1u64, 16, o.large_mib, o.huge_mib] {
+    let sizes: &[u64] = if pipeline_only {
+        &[]
+    } else {
+        &[1, 16, o.large_mib, o.huge_mib]
+    };
+    for &mib in sizes {
         let path = data.join(format!("sweep_{mib}mib.dcm"));
         if !path.exists() {
             write_large_object(
@@ -785,6 +821,20 @@ fn render(
             cpu / (r.bytes as f64 / 1e9).max(1e-9),
             rss / 1e6,
         );
+    }
+    for r in rows.iter().filter(|r| r.scenario.starts_with("(h)")) {
+        let base = rows
+            .iter()
+            .find(|b| b.scenario == r.scenario && b.receiver == "ours")
+            .map(ResultRow::median_seconds);
+        if let (Some(base), true) = (base, r.receiver != "ours") {
+            let _ = writeln!(
+                s,
+                "\n(h) {}: {:+.1}% time against ours without it (target: within 10%).",
+                r.receiver,
+                100.0 * (r.median_seconds() / base.max(1e-9) - 1.0)
+            );
+        }
     }
     let _ = writeln!(
         s,

@@ -51,13 +51,12 @@ fn unpacked(member: &Member) -> PathBuf {
 
 /// `--config` arguments that take our other crates from their unpacked `.crate`s (they are not
 /// on crates.io, and must not be: the packaged form is what is tested).
-fn patches(member: &Member, all: &[Member], manifest: &str) -> Vec<String> {
+fn patches(member: &Member, all: &[Member], _manifest: &str) -> Vec<String> {
     all.iter()
+        // Every other member, not only the direct dependencies: a dependency's own
+        // dependencies on our crates must come from their `.crate` too (cargo warns about the
+        // patches a crate does not use).
         .filter(|other| other.name != member.name)
-        .filter(|other| {
-            manifest.contains(&format!("[dependencies.{}]", other.name))
-                || manifest.contains(&format!("[dev-dependencies.{}]", other.name))
-        })
         .flat_map(|other| {
             [
                 "--config".to_owned(),
@@ -69,6 +68,41 @@ fn patches(member: &Member, all: &[Member], manifest: &str) -> Vec<String> {
             ]
         })
         .collect()
+}
+
+/// Removes cargo's unpacked copies of our own crates from the registry source cache
+/// (`$CARGO_HOME/registry/src/*/dcmrecv-*`). `cargo package` verifies each crate against a
+/// local registry of the others' new `.crate` files, but it unpacks them into that shared
+/// cache and reuses a directory of the same name and version from an earlier run: without
+/// this, a crate is verified against a stale copy of its dependencies.
+fn forget_unpacked_overlay_crates() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")));
+    let Some(home) = home else {
+        return;
+    };
+    for sub in ["src", "cache"] {
+        let Ok(indexes) = std::fs::read_dir(home.join("registry").join(sub)) else {
+            continue;
+        };
+        for index in indexes.flatten() {
+            let Ok(entries) = std::fs::read_dir(index.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with("dcmrecv-") {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// Packages every member, then runs the published ones' tests from their `.crate`; all are
@@ -89,6 +123,7 @@ pub(crate) fn run(allow_dirty: bool) -> Result<(), String> {
     if allow_dirty {
         args.push("--allow-dirty");
     }
+    forget_unpacked_overlay_crates();
     shell::run("cargo", &args, &[])?;
     let members = published_members()?;
     let lock = shell::workspace_root().join("Cargo.lock");

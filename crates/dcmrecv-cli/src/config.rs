@@ -38,6 +38,12 @@ pub enum Error {
         /// DCMTK's message.
         source: ValueError,
     },
+    /// A pipeline option (hooks, sorting, events, templates) that cannot be used.
+    #[snafu(transparent)]
+    Pipeline {
+        /// Why.
+        source: crate::PipelineError,
+    },
     /// A TLS option DCMTK or rustls refuses.
     #[snafu(transparent)]
     Tls {
@@ -147,6 +153,8 @@ pub struct Config {
     pub object_part_size: Option<usize>,
     /// `--object-parts-in-flight` (not in DCMTK; default: the storage policy's).
     pub object_parts_in_flight: Option<usize>,
+    /// storescp's hooks and sorting, events and output templates.
+    pub pipeline: crate::Pipeline,
     /// The options for running unattended (not in DCMTK): metrics, free space, duplicates,
     /// per-AE limits.
     pub operations: crate::Operations,
@@ -290,7 +298,10 @@ impl Config {
             None => None,
         };
 
+        let pipeline = crate::Pipeline::from_args(args, storage_mode)?;
+
         Ok(Config {
+            pipeline,
             port,
             bind_address,
             log,

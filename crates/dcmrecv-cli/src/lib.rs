@@ -31,12 +31,14 @@
 mod command_line;
 mod config;
 mod operations;
+mod pipeline;
 
 pub use command_line::{
     COMMAND_LINE, HEADER, Opt, Parsed, cipher_list_text, man_page, parse, version_text,
 };
 pub use config::{AeTitle, Config, Error, OutputDirectory, ProfileSource};
 pub use operations::Operations;
+pub use pipeline::{DEFAULT_EXEC_TIMEOUT, DEFAULT_EXEC_WORKERS, Pipeline, PipelineError};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -93,7 +93,8 @@ mod template;
 
 pub use crate::event_hooks::{EventHooks, WrongKind};
 pub use crate::runner::{
-    HookJob, HookOptions, HookResult, HookRunner, HookStats, ShutdownReport, Submitted,
+    DEFAULT_NICENESS, HookJob, HookOptions, HookResult, HookRunner, HookStats, ShutdownReport,
+    Submitted,
 };
 pub use crate::template::{CommandTemplate, Error as TemplateError, HookKind, Placeholder, Values};
 

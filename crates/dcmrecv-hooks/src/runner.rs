@@ -31,6 +31,7 @@ pub struct HookOptions {
     timeout: Option<Duration>,
     kill_grace: Duration,
     synchronous: bool,
+    niceness: i32,
 }
 
 impl Default for HookOptions {
@@ -41,7 +42,8 @@ impl Default for HookOptions {
 
 impl HookOptions {
     /// Asynchronous, 4 workers, 1024 queued hooks at most, no timeout, 2 s between SIGTERM and
-    /// SIGKILL of a timed-out hook.
+    /// SIGKILL of a timed-out hook, workers and hooks [`DEFAULT_NICENESS`] nice levels below the
+    /// receiver.
     pub fn new() -> Self {
         HookOptions {
             workers: 4,
@@ -49,6 +51,7 @@ impl HookOptions {
             timeout: None,
             kill_grace: Duration::from_secs(2),
             synchronous: false,
+            niceness: DEFAULT_NICENESS,
         }
     }
 
@@ -83,11 +86,32 @@ impl HookOptions {
         self
     }
 
+    /// How much lower than the receiver's the scheduling priority of the worker threads, and so
+    /// of the hooks they start, is (added to the nice value, at most 19; default
+    /// [`DEFAULT_NICENESS`]; 0 keeps the receiver's). Spawning a process per object costs about
+    /// as much CPU as receiving it, so on a busy machine hooks must yield to reception. Linux
+    /// only (nice values are per thread there); elsewhere ignored. Synchronous hooks
+    /// (`--exec-sync`) run at the receiver's priority.
+    ///
+    /// ```
+    /// use dcmrecv_hooks::HookOptions;
+    ///
+    /// let options = HookOptions::new().niceness(0); // hooks compete with reception as equals
+    /// # let _ = options;
+    /// ```
+    pub fn niceness(mut self, n: i32) -> Self {
+        self.niceness = n.clamp(0, 19);
+        self
+    }
+
     /// Whether hooks run on the caller's thread.
     pub fn is_synchronous(&self) -> bool {
         self.synchronous
     }
 }
+
+/// The default [`HookOptions::niceness`]: hooks run 10 nice levels below the receiver.
+pub const DEFAULT_NICENESS: i32 = 10;
 
 /// One command to run.
 ///
@@ -491,7 +515,24 @@ impl Shared {
     }
 }
 
+/// Lowers the calling (worker) thread's priority by `niceness`; the hooks it starts inherit it.
+fn lower_priority(niceness: i32) {
+    if niceness == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        let current = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+        let wanted = (current + niceness).min(19);
+        if let Err(error) = rustix::process::setpriority_process(Some(tid), wanted) {
+            tracing::debug!(%error, "cannot lower the priority of a hook worker");
+        }
+    }
+}
+
 fn worker(shared: &Shared) {
+    lower_priority(shared.options.niceness);
     loop {
         let job = {
             let mut q = shared.lock();

@@ -45,6 +45,8 @@
 //!   | `received_bytes_total` | counter | |
 //!   | `store_seconds` | histogram | buckets 1 ms … 60 s ([`STORE_SECONDS_BUCKETS`]) |
 //!   | `hook_queue_depth` | gauge | |
+//!   | `hooks_running` | gauge | (with [`MetricsOptions::hooks`]) |
+//!   | `hooks_total` | counter | `result`: `succeeded`, `failed`, `signalled`, `timed_out`, `spawn_failed`, `dropped`, `not_run`, `interrupted` (with [`MetricsOptions::hooks`]) |
 //!   | `output_free_bytes`, `output_size_bytes` | gauge | measured at scrape time by the caller's probe |
 //!
 //!   Every label set is fixed, and every series exists (at zero) from the start, so a
@@ -81,6 +83,7 @@ mod association;
 mod association_result;
 mod format;
 mod histogram;
+mod hooks;
 mod labels;
 mod metrics;
 mod options;
@@ -93,6 +96,7 @@ pub use association::AssociationMetrics;
 pub use association_result::RejectReason;
 pub use format::Format;
 pub use histogram::STORE_SECONDS_BUCKETS;
+pub use hooks::HookCounts;
 pub use metrics::Metrics;
 pub use options::{DEFAULT_AE_LIMIT, MetricsOptions};
 pub use status_class::StatusClass;

@@ -10,6 +10,7 @@ use crate::association::AssociationMetrics;
 use crate::association_result::{AssociationResult, RejectReason};
 use crate::format::Format;
 use crate::histogram::DurationHistogram;
+use crate::hooks::HookCollector;
 use crate::options::MetricsOptions;
 use crate::series::{Families, SeriesTable};
 use crate::status_class::StatusClass;
@@ -90,11 +91,14 @@ impl Metrics {
             Unit::Seconds,
             store_seconds.clone(),
         );
-        registry.register(
-            "hook_queue_depth",
-            "Hook invocations waiting to run (0 when no hooks are configured)",
-            hook_queue_depth.clone(),
-        );
+        match options.hooks {
+            Some(probe) => registry.register_collector(Box::new(HookCollector { probe })),
+            None => registry.register(
+                "hook_queue_depth",
+                "Hook invocations waiting to run (0 when no hooks are configured)",
+                hook_queue_depth.clone(),
+            ),
+        }
         if let Some(probe) = options.store_space {
             registry.register_collector(Box::new(SpaceCollector { probe }));
         }
@@ -145,7 +149,8 @@ impl Metrics {
         }
     }
 
-    /// Sets `dcmrecv_hook_queue_depth`.
+    /// Sets `dcmrecv_hook_queue_depth` (ignored with a [`MetricsOptions::hooks`] probe, which
+    /// then supplies it).
     pub fn set_hook_queue_depth(&self, depth: u64) {
         self.inner
             .hook_queue_depth

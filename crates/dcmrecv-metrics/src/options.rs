@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::hooks::{HookCounts, HookProbe};
 use crate::store_space::{SpaceProbe, StoreSpace};
 
 /// How many distinct calling AE titles get series of their own by default.
@@ -26,6 +27,7 @@ pub struct MetricsOptions {
     pub(crate) per_ae: bool,
     pub(crate) ae_limit: usize,
     pub(crate) store_space: Option<SpaceProbe>,
+    pub(crate) hooks: Option<HookProbe>,
 }
 
 impl MetricsOptions {
@@ -35,6 +37,7 @@ impl MetricsOptions {
             per_ae: false,
             ae_limit: DEFAULT_AE_LIMIT,
             store_space: None,
+            hooks: None,
         }
     }
 
@@ -63,6 +66,31 @@ impl MetricsOptions {
         self.store_space = Some(Arc::new(probe));
         self
     }
+
+    /// Reads the hook runner's counters on every scrape: `dcmrecv_hook_queue_depth`,
+    /// `dcmrecv_hooks_running` and `dcmrecv_hooks_total{result}` come from the probe (and
+    /// [`Metrics::set_hook_queue_depth`](crate::Metrics::set_hook_queue_depth) is then
+    /// ignored). Like the store-space probe it runs on the scraping thread; keep it to a few
+    /// atomic loads.
+    ///
+    /// ```
+    /// use dcmrecv_metrics::{Format, HookCounts, Metrics, MetricsOptions};
+    ///
+    /// let metrics = Metrics::new(MetricsOptions::new().hooks(|| {
+    ///     let mut counts = HookCounts::default();
+    ///     counts.failed = 2;
+    ///     counts
+    /// }));
+    /// let text = metrics.encode(Format::Prometheus)?;
+    /// assert!(text.contains("dcmrecv_hooks_total{result=\"failed\"} 2\n"));
+    /// assert!(text.contains("dcmrecv_hooks_total{result=\"succeeded\"} 0\n"));
+    /// assert!(text.contains("dcmrecv_hook_queue_depth 0\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hooks(mut self, probe: impl Fn() -> HookCounts + Send + Sync + 'static) -> Self {
+        self.hooks = Some(Arc::new(probe));
+        self
+    }
 }
 
 impl Default for MetricsOptions {
@@ -77,6 +105,7 @@ impl fmt::Debug for MetricsOptions {
             .field("per_ae", &self.per_ae)
             .field("ae_limit", &self.ae_limit)
             .field("store_space", &self.store_space.is_some())
+            .field("hooks", &self.hooks.is_some())
             .finish()
     }
 }

@@ -161,6 +161,10 @@ pub enum StoreError {
     /// Default names need a SOP class, and neither the command nor the data set has one.
     #[snafu(display("no SOP class UID to name the file after"))]
     MissingSopClass,
+    /// Study folders (`-su`, `-ss`, `-sp`) need a Study Instance UID, and the data set has no
+    /// usable one (storescp answers 0xC000 too).
+    #[snafu(display("no Study Instance UID to sort the object by"))]
+    MissingStudyUid,
     /// A value that would become part of the file name is unusable.
     #[snafu(display("cannot use {value:?} in a file name: it {problem}"))]
     UnsafeName {
@@ -277,6 +281,7 @@ impl StoreError {
             | StoreError::LowFreeSpace { .. } => ErrorKind::OutOfResources,
             StoreError::EmptyDataset
             | StoreError::MissingSopClass
+            | StoreError::MissingStudyUid
             | StoreError::UnsafeName { .. }
             | StoreError::NoUniqueName { .. }
             | StoreError::Malformed { .. }
@@ -301,6 +306,7 @@ impl StoreError {
             StoreError::Upload { problem, .. } => format!("cannot store object: {problem}"),
             StoreError::EmptyDataset => "empty data set".to_string(),
             StoreError::MissingSopClass => "no SOP class UID to name the file".to_string(),
+            StoreError::MissingStudyUid => "no Study Instance UID to sort by".to_string(),
             StoreError::UnsafeName { problem, .. } => {
                 format!("file name {problem}")
             }
@@ -331,6 +337,8 @@ pub struct Stored {
     dataset_len: u64,
     replaced: bool,
     kept: bool,
+    study_instance_uid: Option<String>,
+    series_instance_uid: Option<String>,
 }
 
 /// Where an object went.
@@ -361,6 +369,38 @@ impl Stored {
     /// The number of data set bytes received (as sent, i.e. deflated for a deflated syntax).
     pub fn dataset_len(&self) -> u64 {
         self.dataset_len
+    }
+
+    /// The Study and Series Instance UIDs the scanner found.
+    fn uids(findings: Option<&scanner::Findings>) -> (Option<String>, Option<String>) {
+        let uid = |tag| {
+            findings
+                .and_then(|f| f.extra(tag))
+                .and_then(scanner::Captured::as_uid)
+                .map(str::to_owned)
+        };
+        (
+            uid(crate::sorting::STUDY_INSTANCE_UID),
+            uid(crate::sorting::SERIES_INSTANCE_UID),
+        )
+    }
+
+    /// With the UIDs of [`uids`](Self::uids).
+    fn with(mut self, (study, series): (Option<String>, Option<String>)) -> Stored {
+        self.study_instance_uid = study;
+        self.series_instance_uid = series;
+        self
+    }
+
+    /// The data set's Study Instance UID (0020,000D), when the scanner read a usable one (in
+    /// every mode; `None` for an unknown transfer syntax).
+    pub fn study_instance_uid(&self) -> Option<&str> {
+        self.study_instance_uid.as_deref()
+    }
+
+    /// The data set's Series Instance UID (0020,000E), likewise.
+    pub fn series_instance_uid(&self) -> Option<&str> {
+        self.series_instance_uid.as_deref()
     }
 
     /// Whether an existing file of the same name was replaced (always `false` for an object
@@ -504,10 +544,11 @@ impl IncomingInstance {
                 .fail();
             }
         }
+        let captured = std::sync::Arc::clone(&options.captured);
         let open = match options.mode {
             Mode::Ignore => Open {
                 body: None,
-                scanner: Scanner::new(syntax, true, limit),
+                scanner: Scanner::new(syntax, true, limit).map(|s| s.capture_extra(captured)),
                 head: Head::Written,
             },
             Mode::BitPreserving => {
@@ -531,18 +572,23 @@ impl IncomingInstance {
                 })?;
                 // The scanner finds the Series Date for `+ssd`, and inflates a deflated data
                 // set to bound its size.
+                // It also reads the attributes of sorting, templates and the receipt.
                 let needed = options.subdirectories == Subdirectories::SeriesDate
+                    || !captured.is_empty()
                     || (limit.is_some() && syntax == Syntax::DeflatedExplicitLittle);
                 let mut open = Open {
                     body: Some(open_body(&shared)?),
-                    scanner: needed.then(|| Scanner::new(syntax, false, limit)).flatten(),
+                    scanner: needed
+                        .then(|| Scanner::new(syntax, false, limit))
+                        .flatten()
+                        .map(|s| s.capture_extra(captured)),
                     head: Head::Written,
                 };
                 open.write_header(&header, &shared, &meta)?;
                 open
             }
             Mode::Normal => {
-                let scanner = Scanner::new(syntax, true, limit);
+                let scanner = Scanner::new(syntax, true, limit).map(|s| s.capture_extra(captured));
                 let mut open = Open {
                     body: Some(open_body(&shared)?),
                     head: Head::Held(Vec::new()),
@@ -651,7 +697,10 @@ impl IncomingInstance {
                 dataset_len: self.received,
                 replaced: false,
                 kept: false,
-            });
+                study_instance_uid: None,
+                series_instance_uid: None,
+            }
+            .with(Stored::uids(open.scanner.as_ref().map(Scanner::findings))));
         }
         match open.head {
             Head::Held(_) => open.release_held(&self.shared, &self.meta, HeaderUids::DataSet)?,
@@ -659,7 +708,8 @@ impl IncomingInstance {
             Head::Written => {}
         }
         let findings = open.scanner.as_ref().map(Scanner::findings);
-        match open.body.take() {
+        let uids = Stored::uids(findings);
+        let stored = match open.body.take() {
             Some(Body::File(temp)) => self.publish_file(temp, findings),
             #[cfg(feature = "object-store")]
             Some(Body::Object(upload)) => self.publish_object(upload, findings),
@@ -670,8 +720,11 @@ impl IncomingInstance {
                 dataset_len: self.received,
                 replaced: false,
                 kept: false,
+                study_instance_uid: None,
+                series_instance_uid: None,
             }),
-        }
+        };
+        stored.map(|s| s.with(uids))
     }
 
     /// The file backend's end: the name from the placement, the sub-directory, [fsync], the
@@ -692,7 +745,7 @@ impl IncomingInstance {
         };
         let placement = placement::decide(&self.shared, &self.meta, findings)?;
         let directory = self.shared.output_directory.join(&placement.subdirectory);
-        if options.subdirectories == Subdirectories::SeriesDate {
+        if !placement.subdirectory.as_os_str().is_empty() {
             std::fs::create_dir_all(&directory).map_err(|source| {
                 error!(
                     "cannot create directory for received object: {}: Cannot create directory: {}",
@@ -754,6 +807,8 @@ impl IncomingInstance {
                 dataset_len: self.received,
                 replaced: false,
                 kept: true,
+                study_instance_uid: None,
+                series_instance_uid: None,
             });
         }
         if options.fsync {
@@ -772,6 +827,8 @@ impl IncomingInstance {
             dataset_len: self.received,
             replaced,
             kept: false,
+            study_instance_uid: None,
+            series_instance_uid: None,
         })
     }
 
@@ -904,6 +961,8 @@ impl IncomingInstance {
             dataset_len: self.received,
             replaced: false,
             kept: false,
+            study_instance_uid: None,
+            series_instance_uid: None,
         })
     }
 }
@@ -1210,6 +1269,7 @@ mod tests {
             short_unique: naming::ShortUniqueSequence::new(0, 0),
             system_time_names: crate::placement::SystemTimeNames::default(),
             space_guard: None,
+            study_folders: crate::sorting::StudyFolders::default(),
         })
     }
 

@@ -186,9 +186,12 @@ mod incoming;
 mod meta;
 mod naming;
 mod options;
+mod output_template;
 mod placement;
 mod prefix;
+mod rename;
 mod scanner;
+mod sorting;
 mod storage;
 mod sweep;
 mod temp_file;
@@ -210,7 +213,10 @@ pub use options::{
     DEFAULT_BIT_PRESERVING_VERSION_NAME, DEFAULT_HOLD_BACK_LIMIT, DEFAULT_IMPLEMENTATION_CLASS_UID,
     DEFAULT_IMPLEMENTATION_VERSION_NAME, Mode, Naming, StorageOptions, Subdirectories,
 };
+pub use output_template::{AttributeTag, OutputTemplate, TemplateError};
 pub use prefix::modality_prefix;
+pub use rename::rename_study_files;
+pub use sorting::{MAX_REMEMBERED_STUDIES, Sorting};
 pub use storage::{OpenError, Storage};
 pub use sweep::{Leftover, SweepError};
 

@@ -103,6 +103,10 @@ pub struct StorageOptions {
     pub(crate) node_id: Option<String>,
     pub(crate) on_duplicate: crate::OnDuplicate,
     pub(crate) min_free_space: Option<crate::MinFreeSpace>,
+    pub(crate) sorting: crate::Sorting,
+    pub(crate) template: Option<crate::OutputTemplate>,
+    /// The root-level attributes the scanner captures beyond its own (sorted, each once).
+    pub(crate) captured: std::sync::Arc<[(u16, u16)]>,
     /// Where objects go instead of the output directory.
     #[cfg(feature = "object-store")]
     pub(crate) object_store: Option<crate::ObjectStoreOutput>,
@@ -128,9 +132,45 @@ impl StorageOptions {
             node_id: None,
             on_duplicate: crate::OnDuplicate::Overwrite,
             min_free_space: None,
+            sorting: crate::Sorting::None,
+            template: None,
+            captured: std::sync::Arc::from(crate::sorting::ALWAYS_CAPTURED.to_vec()),
             #[cfg(feature = "object-store")]
             object_store: None,
         }
+    }
+
+    /// Stores each study in a folder of its own (storescp's `-su`, `-ss`, `-sp`), below the
+    /// output directory (and above `+ssd`'s sub-directories). See [`Sorting`](crate::Sorting).
+    pub fn sorting(mut self, sorting: crate::Sorting) -> StorageOptions {
+        self.sorting = sorting;
+        self
+    }
+
+    /// The study folder scheme.
+    pub fn get_sorting(&self) -> &crate::Sorting {
+        &self.sorting
+    }
+
+    /// Names every object with `template` (`--output-template`, not in DCMTK) instead of the
+    /// sub-directory, sorting and file-name options. See [`OutputTemplate`](crate::OutputTemplate).
+    ///
+    /// ```
+    /// use dcmrecv_storage_policy::{OutputTemplate, StorageOptions};
+    ///
+    /// let template = OutputTemplate::parse("{PatientID|UNKNOWN}/{SOPInstanceUID}.dcm")?;
+    /// let options = StorageOptions::new("/data/in").output_template(template);
+    /// # let _ = options;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn output_template(mut self, template: crate::OutputTemplate) -> StorageOptions {
+        let mut tags = crate::sorting::ALWAYS_CAPTURED.to_vec();
+        tags.extend(template.attributes());
+        tags.sort_unstable();
+        tags.dedup();
+        self.captured = std::sync::Arc::from(tags);
+        self.template = Some(template);
+        self
     }
 
     /// Options that store into an object store (`dcmrecv -od s3://BUCKET/PREFIX`) instead of a

@@ -7,13 +7,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime};
-use tracing::error;
+use tracing::{error, warn};
 
 use crate::incoming::{InstanceMeta, StoreError};
 use crate::naming::{self, SHORT_UNKNOWN_PREFIX, UNKNOWN_PREFIX};
 use crate::options::{Mode, Naming, Subdirectories};
+use crate::output_template::OutputTemplate;
 use crate::prefix::modality_prefix;
 use crate::scanner::{Captured, Findings};
+use crate::sorting;
 use crate::storage::Shared;
 use crate::uid::new_uid;
 
@@ -113,6 +115,12 @@ pub(crate) fn decide(
         });
     let prefix = class.and_then(modality_prefix);
 
+    if let Some(template) = &options.template {
+        if let Some(placement) = from_template(template, meta, findings, prefix) {
+            return Ok(placement);
+        }
+    }
+    let sort_folder = sort_folder(shared, findings)?;
     let subdirectory = match options.subdirectories {
         Subdirectories::None => PathBuf::new(),
         Subdirectories::SeriesDate => {
@@ -171,12 +179,101 @@ pub(crate) fn decide(
         }
         Some(scheme) => candidate(shared, scheme, prefix, 0),
     };
+    let subdirectory = match sort_folder {
+        Some(folder) => PathBuf::from(folder).join(subdirectory),
+        None => subdirectory,
+    };
     Ok(Placement {
         subdirectory,
         name: component(name)?,
         generated,
         prefix,
     })
+}
+
+/// The study folder of `-su`/`-ss`/`-sp` (`None` without sorting).
+fn sort_folder(shared: &Shared, findings: Option<&Findings>) -> Result<Option<String>, StoreError> {
+    let sorting = &shared.options.sorting;
+    if !sorting.is_on() {
+        return Ok(None);
+    }
+    let study = findings
+        .and_then(|f| f.extra(sorting::STUDY_INSTANCE_UID))
+        .and_then(Captured::as_text);
+    let Some(study) = study else {
+        log_name_error("Invalid Study Instance UID (missing)");
+        return Err(StoreError::MissingStudyUid);
+    };
+    let patient = findings.and_then(|f| f.extra_text(sorting::PATIENT_NAME));
+    let folder = shared.study_folders.folder(
+        sorting,
+        &study,
+        patient.as_deref(),
+        chrono::Local::now().naive_local(),
+    );
+    match folder {
+        None => Ok(None),
+        Some(folder) => match sorting::folder_component(&folder) {
+            Some(component) => Ok(Some(component)),
+            None => {
+                log_name_error(&format!("Invalid study folder name (value {folder:?})"));
+                Err(StoreError::UnsafeName {
+                    value: folder,
+                    problem: "is not a usable folder name",
+                })
+            }
+        },
+    }
+}
+
+/// The placement from `--output-template`, or `None` (with a warning) when it cannot be used
+/// for this object: the caller then uses DCMTK's default layout (the documented fallback).
+fn from_template(
+    template: &OutputTemplate,
+    meta: &InstanceMeta,
+    findings: Option<&Findings>,
+    prefix: Option<&'static str>,
+) -> Option<Placement> {
+    let value = |tag: (u16, u16)| -> Option<String> {
+        // The command's UIDs are the ones the file is named by elsewhere.
+        match tag {
+            crate::scanner::SOP_INSTANCE_UID if !meta.sop_instance_uid().is_empty() => {
+                Some(meta.sop_instance_uid().to_string())
+            }
+            crate::scanner::SOP_CLASS_UID if !meta.sop_class_uid().is_empty() => {
+                Some(meta.sop_class_uid().to_string())
+            }
+            crate::scanner::SOP_INSTANCE_UID => findings
+                .and_then(|f| f.sop_instance_uid.as_ref())
+                .and_then(Captured::as_text),
+            crate::scanner::SOP_CLASS_UID => findings
+                .and_then(|f| f.sop_class_uid.as_ref())
+                .and_then(Captured::as_text),
+            crate::scanner::SERIES_DATE => findings
+                .and_then(|f| f.series_date.as_ref())
+                .and_then(Captured::as_text),
+            tag => findings.and_then(|f| f.extra_text(tag)),
+        }
+    };
+    match template.evaluate(&value, prefix.unwrap_or(UNKNOWN_PREFIX)) {
+        Ok(path) => {
+            let name = path.file_name()?.to_str()?.to_string();
+            let subdirectory = path.parent().map(PathBuf::from).unwrap_or_default();
+            Some(Placement {
+                subdirectory,
+                name,
+                generated: None,
+                prefix,
+            })
+        }
+        Err(why) => {
+            warn!(
+                sop_instance_uid = meta.sop_instance_uid(),
+                "--output-template cannot name this object ({why}); storing it under its default name in the output directory"
+            );
+            None
+        }
+    }
 }
 
 /// The `attempt`-th candidate name of a generated scheme (not yet a path component).

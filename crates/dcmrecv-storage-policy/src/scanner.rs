@@ -104,6 +104,18 @@ pub(crate) struct Captured {
 }
 
 impl Captured {
+    /// The first value as text, surrounding spaces and NULs removed; `None` when the value is
+    /// incomplete, truncated, or empty.
+    pub(crate) fn as_text(&self) -> Option<String> {
+        if !self.complete || self.truncated {
+            return None;
+        }
+        let first = self.value.split(|b| *b == b'\\').next().unwrap_or(&[]);
+        let text = String::from_utf8_lossy(first);
+        let text = text.trim_matches([' ', '\0']);
+        (!text.is_empty()).then(|| text.to_string())
+    }
+
     /// The value as a UID: expected VR, complete, at most 64 characters of printable ASCII once
     /// the trailing padding is removed, and not empty.
     pub(crate) fn as_uid(&self) -> Option<&str> {
@@ -125,6 +137,25 @@ pub(crate) struct Findings {
     pub(crate) sop_class_uid: Option<Captured>,
     pub(crate) sop_instance_uid: Option<Captured>,
     pub(crate) series_date: Option<Captured>,
+    /// The extra attributes asked for ([`Scanner::capture_extra`]), in the order of their tags.
+    pub(crate) extra: Vec<Option<Captured>>,
+    /// The tags of `extra`.
+    pub(crate) extra_tags: std::sync::Arc<[Tag]>,
+    /// Never filled (the slot of an out-of-range index).
+    pub(crate) unused: Option<Captured>,
+}
+
+impl Findings {
+    /// An extra attribute's captured value, if it was asked for and seen.
+    pub(crate) fn extra(&self, tag: Tag) -> Option<&Captured> {
+        let i = self.extra_tags.binary_search(&tag).ok()?;
+        self.extra.get(i)?.as_ref()
+    }
+
+    /// An extra attribute's first value as text ([`Captured::as_text`]).
+    pub(crate) fn extra_text(&self, tag: Tag) -> Option<String> {
+        self.extra(tag).and_then(Captured::as_text)
+    }
 }
 
 /// The scanner: an optional inflater in front of the parser.
@@ -173,6 +204,13 @@ impl Scanner {
     }
 
     /// Feeds the next chunk of data set bytes (as received, i.e. still deflated if deflated).
+    /// Also captures the root-level attributes `extra` (sorted, deduplicated); see
+    /// [`Findings::extra`].
+    pub(crate) fn capture_extra(mut self, extra: std::sync::Arc<[Tag]>) -> Scanner {
+        self.parser.capture_extra(extra);
+        self
+    }
+
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<(), Error> {
         if self.stopped {
             return Ok(());

@@ -142,6 +142,8 @@ pub(crate) struct Shared {
     pub(crate) system_time_names: SystemTimeNames,
     /// `--min-free-space`.
     pub(crate) space_guard: Option<SpaceGuard>,
+    /// The study folders of `-ss`/`-sp`.
+    pub(crate) study_folders: crate::sorting::StudyFolders,
 }
 
 impl Shared {
@@ -322,6 +324,7 @@ impl Storage {
                 start_time,
                 short_unique: ShortUniqueSequence::new(seed as u32, (seed >> 32) as u32),
                 system_time_names: SystemTimeNames::default(),
+                study_folders: crate::sorting::StudyFolders::default(),
             }),
         }
     }

@@ -119,7 +119,10 @@ mod tests {
         std::fs::write(&old, b"half").unwrap();
         let ours = TempFiles::new(dir.path().to_path_buf());
         let theirs = TempFiles::new(dir.path().to_path_buf());
-        let (mine, other) = (ours.create().unwrap(), theirs.create().unwrap());
+        // Named, as a file of an object in flight larger than the write buffer is.
+        let (mut mine, mut other) = (ours.create().unwrap(), theirs.create().unwrap());
+        mine.name().unwrap();
+        other.name().unwrap();
         // Not ours: a file that only looks similar, and a directory of the right shape.
         std::fs::write(dir.path().join(".dcmrecv-tmp-x-0.part"), b"").unwrap();
         std::fs::create_dir(dir.path().join(".dcmrecv-tmp-bb-0.part")).unwrap();

@@ -4,8 +4,16 @@
 //! - **Names** are `.dcmrecv-tmp-<start id>-<n>.part`: the start id is 16 random hex digits
 //!   drawn once per [`TempFiles`] (once per receiver start), so a restarted receiver never
 //!   reuses a name of an earlier run, even with the same process ID (always 1 in a container).
-//! - **Liveness** is an exclusive `flock` held on each temporary file from its creation until it
-//!   is published or removed. A file nobody holds a lock on belongs to no live receiver: that
+//! - **Unnamed until needed** (Linux, `O_TMPFILE`): a temporary file starts without a name and
+//!   unlocked. An object of at most [`NAME_AFTER`] bytes (32 KiB: the small objects whose
+//!   per-object cost limits a busy receiver) is published by linking it straight to its final
+//!   name (`linkat`, which never replaces a file): one directory operation per object instead
+//!   of three (link the temporary name, then rename it), and nothing to sweep after a crash
+//!   (the kernel frees an unnamed file with its last descriptor). A larger object gets its
+//!   temporary name as soon as more has arrived, so an object in flight is visible in the
+//!   output directory as before.
+//! - **Liveness** is an exclusive `flock` held on each named temporary file from the moment it
+//!   has a name until it is published or removed. A file nobody holds a lock on belongs to no live receiver: that
 //!   is what [`sweep`](crate::sweep) removes. Two receivers sharing an output directory
 //!   therefore never remove each other's transfers in flight.
 //! - **Publication** is `renameat2(RENAME_NOREPLACE)`: one system call that fails with `EEXIST`
@@ -37,6 +45,10 @@ const TEMP_ATTEMPTS: u32 = 64;
 /// each `write` (fewer, larger page-cache folios): on ext4, 256 KiB writes cost about 6% less
 /// CPU than 64 KiB ones and a third less than 16 KiB ones (`docs/profile.md`).
 const WRITE_BUFFER: usize = 256 * 1024;
+
+/// An unnamed temporary file gets its temporary name once more than this many bytes were
+/// written to it (always before any byte leaves the write buffer).
+pub(crate) const NAME_AFTER: u64 = 32 * 1024;
 
 /// How [`TempFile::publish_no_replace`] publishes on this file system, learnt from the first
 /// attempts (see the module docs).
@@ -107,25 +119,28 @@ impl TempFiles {
     /// `docs/profile.md`); and the file is locked before anyone can see it. Where unnamed files
     /// are not supported (some file systems, no `/proc`), files are created by name.
     pub(crate) fn create(&self) -> io::Result<TempFile> {
-        let (path, file) = self.create_file()?;
+        let (path, file, named) = self.create_file()?;
         Ok(TempFile {
             path,
+            named,
+            written: 0,
             writer: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
             file: None,
             published: false,
         })
     }
 
-    fn create_file(&self) -> io::Result<(PathBuf, File)> {
+    /// The file, its (reserved or actual) temporary path, and whether it has that name.
+    fn create_file(&self) -> io::Result<(PathBuf, File, bool)> {
         #[cfg(target_os = "linux")]
         if self.create_unnamed.load(Ordering::Relaxed) {
             match self.create_unnamed() {
-                Ok(created) => return Ok(created),
+                Ok((path, file)) => return Ok((path, file, false)),
                 Err(unnamed) => {
                     // A failure that creating by name shares (the directory is gone, the disk
                     // is full) is reported by that attempt; if creating by name works, unnamed
                     // files do not work here, and are not tried again.
-                    let named = self.create_named();
+                    let named = self.create_named().map(|(path, file)| (path, file, true));
                     if named.is_ok() {
                         self.create_unnamed.store(false, Ordering::Relaxed);
                         debug!(
@@ -137,7 +152,7 @@ impl TempFiles {
                 }
             }
         }
-        self.create_named()
+        self.create_named().map(|(path, file)| (path, file, true))
     }
 
     /// The next temporary path.
@@ -171,34 +186,19 @@ impl TempFiles {
         Err(last)
     }
 
-    /// Creates the temporary file without a name, locks it, then links it to its name.
+    /// Creates the temporary file without a name (`O_TMPFILE`); it gets the returned
+    /// temporary path, and its lock, only when [`TempFile::name`] links it there. The file's
+    /// mode is the one a file created by name gets (0666 less the umask).
     #[cfg(target_os = "linux")]
     fn create_unnamed(&self) -> io::Result<(PathBuf, File)> {
-        use rustix::fs::{AtFlags, CWD, Mode, OFlags};
-        use std::os::fd::AsRawFd;
+        use rustix::fs::{Mode, OFlags};
 
-        // The mode a file created by name gets (0666 less the umask).
         let file = File::from(rustix::fs::open(
             &self.directory,
             OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o666),
         )?);
-        if !try_lock(&file)? {
-            return Err(io::Error::other("cannot lock a new unnamed file"));
-        }
-        // Linking the descriptor through /proc needs no privilege (linkat(2)), unlike
-        // AT_EMPTY_PATH.
-        let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
-        for _ in 0..TEMP_ATTEMPTS {
-            let path = self.next_path();
-            match rustix::fs::linkat(CWD, &proc_path, CWD, &path, AtFlags::SYMLINK_FOLLOW) {
-                Ok(()) => return Ok((path, file)),
-                Err(rustix::io::Errno::EXIST) => last = io::ErrorKind::AlreadyExists.into(),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(last)
+        Ok((self.next_path(), file))
     }
 
     /// Moves `from` to `to` unless a file named `to` exists (then `AlreadyExists`), with the
@@ -255,6 +255,54 @@ impl TempFiles {
     }
 }
 
+/// Locks an unnamed file and links it to its reserved temporary name `path`, or, if a file of
+/// that name appeared (another receiver with the same random start id), to a name of the same
+/// shape outside the counter's range; returns the name.
+#[cfg(target_os = "linux")]
+fn link_unnamed(file: &File, path: &Path) -> io::Result<PathBuf> {
+    if !try_lock(file)? {
+        return Err(io::Error::other("cannot lock a new unnamed file"));
+    }
+    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+    let mut candidate = path.to_path_buf();
+    for attempt in 1..=u64::from(TEMP_ATTEMPTS) {
+        match link_descriptor(file, &candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+        // `.dcmrecv-tmp-<id>-<n>.part` becomes `.dcmrecv-tmp-<id>-<n + attempt * 10^15>.part`:
+        // still a temporary name the sweep knows, and never one the counter reaches.
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let renamed = name.as_deref().and_then(|name| {
+            let stem = name.strip_suffix(TEMP_SUFFIX)?;
+            let (head, n) = stem.rsplit_once('-')?;
+            let n: u64 = n.parse().ok()?;
+            Some(format!(
+                "{head}-{}{TEMP_SUFFIX}",
+                n + attempt * 1_000_000_000_000_000
+            ))
+        });
+        match renamed {
+            Some(renamed) => candidate = path.with_file_name(renamed),
+            None => break,
+        }
+    }
+    Err(last)
+}
+
+/// Gives an open unnamed file the name `path` (`EEXIST`, as `AlreadyExists`, if taken: a
+/// link never replaces a file). Linking the descriptor through /proc needs no privilege
+/// (linkat(2)), unlike `AT_EMPTY_PATH`.
+#[cfg(target_os = "linux")]
+fn link_descriptor(file: &File, path: &Path) -> io::Result<()> {
+    use rustix::fs::{AtFlags, CWD};
+    use std::os::fd::AsRawFd;
+
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(CWD, &proc_path, CWD, path, AtFlags::SYMLINK_FOLLOW).map_err(io::Error::from)
+}
+
 /// Whether a hard link failed because the file system has none (`EPERM`, `EOPNOTSUPP`,
 /// `ENOSYS`), rather than for a reason that a rename would share (`EACCES`, `EROFS`, `ENOSPC`).
 fn is_unsupported(error: &io::Error) -> bool {
@@ -296,7 +344,12 @@ fn still_named(_file: &File, path: &Path) -> bool {
 /// A temporary file of one instance: removed on drop unless it was published.
 #[derive(Debug)]
 pub(crate) struct TempFile {
+    /// Its temporary name, or the name it gets if it needs one (see [`TempFile::name`]).
     path: PathBuf,
+    /// Whether the file has that name (always, unless created unnamed and not named yet).
+    named: bool,
+    /// Bytes written so far.
+    written: u64,
     /// While bytes are being written.
     writer: Option<BufWriter<File>>,
     /// Once complete: kept open, so that its lock lasts until it is published.
@@ -310,12 +363,38 @@ impl TempFile {
         &self.path
     }
 
-    /// Appends bytes.
+    /// Appends bytes. An unnamed file gets its temporary name once more than [`NAME_AFTER`]
+    /// bytes have arrived, so that an object in flight is visible.
     pub(crate) fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.writer.is_none() {
+            return Ok(());
+        }
+        self.written += bytes.len() as u64;
+        if !self.named && self.written > NAME_AFTER {
+            self.name()?;
+        }
         match self.writer.as_mut() {
             Some(writer) => writer.write_all(bytes),
             None => Ok(()),
         }
+    }
+
+    /// Gives an unnamed file its temporary name (and lock); nothing for a named one.
+    pub(crate) fn name(&mut self) -> io::Result<()> {
+        if self.named {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let file = match (self.writer.as_ref(), self.file.as_ref()) {
+                (Some(writer), _) => writer.get_ref(),
+                (None, Some(file)) => file,
+                (None, None) => return Err(io::Error::other("the temporary file is closed")),
+            };
+            self.path = link_unnamed(file, &self.path)?;
+            self.named = true;
+        }
+        Ok(())
     }
 
     /// Flushes the buffer and, if asked, syncs the file. The file stays open (and locked).
@@ -336,6 +415,7 @@ impl TempFile {
     /// complete. The copy runs in the kernel (`copy_file_range`) where it can.
     pub(crate) fn prepend(mut self, head: &[u8], files: &TempFiles) -> io::Result<TempFile> {
         self.complete(false)?;
+        self.name()?;
         let mut joined = files.create()?;
         joined.write(head)?;
         let mut source = File::open(&self.path)?;
@@ -349,6 +429,17 @@ impl TempFile {
     /// Publishes the file under `path` unless a file of that name exists, in which case it
     /// fails with [`io::ErrorKind::AlreadyExists`] and the temporary file stays as it is.
     pub(crate) fn publish_no_replace(&mut self, path: &Path, files: &TempFiles) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if !self.named {
+            let file = match (self.file.as_ref(), self.writer.as_ref()) {
+                (Some(file), _) => file,
+                (None, Some(writer)) => writer.get_ref(),
+                (None, None) => return Err(io::Error::other("the temporary file is closed")),
+            };
+            link_descriptor(file, path)?;
+            self.published = true;
+            return Ok(());
+        }
         files.rename_no_replace(&self.path, path)?;
         self.published = true;
         Ok(())
@@ -367,6 +458,8 @@ impl TempFile {
             Ok(()) => Ok(false),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 on_replace();
+                // rename(2) is what replaces; it needs a name to move.
+                self.name()?;
                 std::fs::rename(&self.path, path)?;
                 self.published = true;
                 Ok(true)
@@ -378,7 +471,8 @@ impl TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.published {
+        // An unnamed file goes with its descriptor.
+        if !self.published && self.named {
             // Removed while still locked; the lock goes with the descriptor.
             match std::fs::remove_file(&self.path) {
                 Ok(()) => debug!(path = %self.path.display(), "removed temporary file"),
@@ -432,7 +526,9 @@ mod tests {
         let b = TempFiles::new(dir.path().to_path_buf());
         assert_ne!(a.start_id(), b.start_id());
         assert_eq!(a.start_id().len(), 16);
-        let (fa, fb) = (a.create().unwrap(), b.create().unwrap());
+        let (mut fa, mut fb) = (a.create().unwrap(), b.create().unwrap());
+        fa.name().unwrap();
+        fb.name().unwrap();
         assert_eq!(names(dir.path()), {
             let mut v = vec![
                 format!(".dcmrecv-tmp-{}-0.part", a.start_id()),
@@ -454,9 +550,10 @@ mod tests {
         let files = TempFiles::with_start_id(dir.path().to_path_buf(), "ab".to_string());
         let named = files.create_named().unwrap();
         let mut created = files.create().unwrap();
-        // On Linux the second one was created unnamed and then linked.
+        // On Linux the second one was created unnamed, and linked to its name when asked.
         #[cfg(target_os = "linux")]
-        assert!(files.create_unnamed.load(Ordering::Relaxed));
+        assert!(files.create_unnamed.load(Ordering::Relaxed) && !created.named);
+        created.name().unwrap();
         assert_eq!(created.path(), dir.path().join(".dcmrecv-tmp-ab-1.part"));
         created.write(b"bytes").unwrap();
         created.complete(false).unwrap();
@@ -484,8 +581,23 @@ mod tests {
         for n in 0..3 {
             std::fs::write(dir.path().join(format!(".dcmrecv-tmp-1-{n}.part")), b"x").unwrap();
         }
-        let created = files.create().unwrap();
-        assert_eq!(created.path(), dir.path().join(".dcmrecv-tmp-1-3.part"));
+        let created = files.create_named().unwrap();
+        assert_eq!(created.0, dir.path().join(".dcmrecv-tmp-1-3.part"));
+        // An unnamed file whose reserved name was taken gets one beyond the counter's range.
+        #[cfg(target_os = "linux")]
+        {
+            std::fs::write(dir.path().join(".dcmrecv-tmp-1-4.part"), b"x").unwrap();
+            let mut unnamed = files.create().unwrap();
+            unnamed.name().unwrap();
+            assert_eq!(
+                unnamed.path(),
+                dir.path().join(".dcmrecv-tmp-1-1000000000000004.part")
+            );
+            assert_eq!(
+                temp_file_start_id(".dcmrecv-tmp-1-1000000000000004.part"),
+                Some("1")
+            );
+        }
         assert_eq!(
             std::fs::read(dir.path().join(".dcmrecv-tmp-1-0.part")).unwrap(),
             b"x"
@@ -502,8 +614,55 @@ mod tests {
         assert!(files.create_unnamed.load(Ordering::Relaxed));
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_small_object_is_never_named_before_its_final_name_and_a_larger_one_is_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TempFiles::with_start_id(dir.path().to_path_buf(), "c".to_string());
+        // Small: nothing visible until published, then only the final name.
+        let mut small = files.create().unwrap();
+        small.write(&[7; 1000]).unwrap();
+        small.complete(true).unwrap();
+        assert!(names(dir.path()).is_empty());
+        small
+            .publish_no_replace(&dir.path().join("CT.small"), &files)
+            .unwrap();
+        drop(small);
+        assert_eq!(names(dir.path()), ["CT.small"]);
+        assert_eq!(
+            std::fs::read(dir.path().join("CT.small")).unwrap(),
+            [7; 1000]
+        );
+        // A small one dropped (aborted, or its receiver killed) leaves nothing.
+        let mut aborted = files.create().unwrap();
+        aborted.write(&[1; 100]).unwrap();
+        drop(aborted);
+        assert_eq!(names(dir.path()), ["CT.small"]);
+        // Large: named (and locked) before its first bytes reach the file.
+        let mut large = files.create().unwrap();
+        large.write(&vec![2; NAME_AFTER as usize - 10]).unwrap();
+        assert_eq!(names(dir.path()), ["CT.small"]);
+        large.write(&[3; 20]).unwrap();
+        assert_eq!(names(dir.path()), [".dcmrecv-tmp-c-2.part", "CT.small"]);
+        let other = File::open(large.path()).unwrap();
+        assert!(!try_lock(&other).unwrap());
+        large.complete(false).unwrap();
+        large
+            .publish_no_replace(&dir.path().join("CT.large"), &files)
+            .unwrap();
+        assert_eq!(names(dir.path()), ["CT.large", "CT.small"]);
+        assert_eq!(
+            std::fs::metadata(dir.path().join("CT.large"))
+                .unwrap()
+                .len(),
+            NAME_AFTER + 10
+        );
+    }
+
     fn published(files: &TempFiles, bytes: &[u8], to: &Path) -> io::Result<()> {
         let mut temp = files.create()?;
+        // Named, so that the publication primitive under test is the one used.
+        temp.name()?;
         temp.write(bytes)?;
         temp.complete(false)?;
         temp.publish_no_replace(to, files)

@@ -10,6 +10,7 @@
 mod exit_codes;
 mod operations;
 mod password;
+mod pipeline;
 mod profile;
 mod run;
 mod sink;

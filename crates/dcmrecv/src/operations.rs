@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use dcmrecv_cli::Config;
 use dcmrecv_logging::fatal;
-use dcmrecv_metrics::{AssociationMetrics, Metrics, MetricsOptions, StatusClass, StoreSpace};
+use dcmrecv_metrics::{
+    AssociationMetrics, HookCounts, Metrics, MetricsOptions, StatusClass, StoreSpace,
+};
 use dcmrecv_metrics_http::{Condition, Endpoint, EndpointOptions, Readiness};
 use dcmrecv_storage_policy::Storage;
 use dcmrecv_storage_scp::{
@@ -22,6 +24,7 @@ use dcmrecv_systemd::{Heartbeat, Notifier, Supervisor, SupervisorOptions};
 use tracing::{info, warn};
 
 use crate::exit_codes::Phase;
+use crate::pipeline::Pipeline;
 
 /// How often the monitor looks at the shutdown state.
 const MONITOR_TICK: Duration = Duration::from_millis(100);
@@ -65,7 +68,11 @@ impl Operations {
     /// the DICOM port is bound; `/readyz` says `listening: starting` until [`serving`]).
     ///
     /// [`serving`]: Operations::serving
-    pub(crate) fn start(config: &Config, storage: &Storage) -> Result<Operations, Phase> {
+    pub(crate) fn start(
+        config: &Config,
+        storage: &Storage,
+        pipeline: Option<Arc<Pipeline>>,
+    ) -> Result<Operations, Phase> {
         let ops = &config.operations;
         let probe_storage = storage.clone();
         let metrics = Metrics::new(
@@ -76,6 +83,11 @@ impl Operations {
                         Some(StoreSpace::new(space.available).with_size(space.total))
                     }
                     _ => None,
+                })
+                .hooks(move || {
+                    pipeline
+                        .as_ref()
+                        .map_or_else(HookCounts::default, |p| p.hook_counts())
                 }),
         );
         let readiness = Readiness::new();

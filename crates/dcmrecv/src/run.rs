@@ -10,6 +10,7 @@
 //! so a peer that goes away while we write only fails that write.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::thread;
 
 use dcmrecv_logging::fatal;
@@ -29,7 +30,7 @@ use tracing::{debug, error, info, warn};
 use crate::exit_codes::Phase;
 use crate::operations::Operations;
 use crate::sink::PolicySinks;
-use crate::{password, profile};
+use crate::{password, pipeline, profile};
 use dcmrecv_cli::{AeTitle, Config, ProfileSource};
 
 /// Runs the receiver; returns when a signal stopped it (success) or a start-up step failed.
@@ -95,7 +96,11 @@ pub(crate) fn run(config: &Config, inherited: Option<TcpListener>) -> Result<(),
         }
         Err(e) => warn!("{}", snafu::Report::from_error(e)),
     }
-    let operations = Operations::start(config, &storage)?;
+    let pipeline = pipeline::Pipeline::start(&config.pipeline, config.fsync).map_err(|e| {
+        fatal!("--events: {}", snafu::Report::from_error(e));
+        Phase::Cli
+    })?;
+    let operations = Operations::start(config, &storage, pipeline.clone())?;
 
     info!("starting service class provider and listening ...");
     let tls = match &config.tls.identity {
@@ -135,10 +140,14 @@ pub(crate) fn run(config: &Config, inherited: Option<TcpListener>) -> Result<(),
         Some(list) => options.access_control(list),
         None => options.access_control(AcceptAny),
     };
-    options = operations.configure(options, Observers::default());
+    let mut observers = Observers::default();
+    if let Some(pipeline) = &pipeline {
+        observers = observers.with(Arc::new(pipeline::PipelineObserver(Arc::clone(pipeline))));
+    }
+    options = operations.configure(options, observers);
     let port = config.port;
     let addr = SocketAddr::new(config.bind_address, port);
-    let sinks = PolicySinks::new(storage);
+    let sinks = PolicySinks::new(storage, pipeline.clone());
     let bound = match inherited {
         Some(listener) => {
             info!("serving the listening socket passed by systemd (LISTEN_FDS)");
@@ -171,10 +180,14 @@ pub(crate) fn run(config: &Config, inherited: Option<TcpListener>) -> Result<(),
             fatal!("cannot install signal handlers: {e}");
             Phase::Listen
         })?;
+    let shutdown_timeout = config.shutdown_timeout;
     let config = config.clone();
     let running = operations.serving(stop.clone(), acceptor.local_addr().port());
     thread::spawn(move || handle_signals(signals, &config, &stop, &reload));
     acceptor.serve();
+    if let Some(pipeline) = &pipeline {
+        pipeline.shutdown(shutdown_timeout);
+    }
     running.finish();
     info!("all associations ended, exiting");
     Ok(())
@@ -205,6 +218,7 @@ fn handle_signals(
                 warn!("received {name}: already shutting down");
             }
             _ => {
+                pipeline::note_shutdown_started();
                 let grace = config.shutdown_timeout;
                 warn!(
                     "received {name}: no longer accepting associations; waiting up to {} s for {} association(s) in progress",
@@ -307,6 +321,10 @@ fn storage_options(config: &Config) -> Result<StorageOptions, OpenError> {
         Some(node) => options.node_id(node.as_str()),
         None => options,
     };
+    let options = match &config.pipeline.output_template {
+        Some(template) => options.output_template(template.clone()),
+        None => options,
+    };
     Ok(options
         .subdirectories(config.subdirectories)
         .naming(config.naming)
@@ -316,6 +334,7 @@ fn storage_options(config: &Config) -> Result<StorageOptions, OpenError> {
         .max_object_size(config.max_object_size)
         .on_duplicate(config.operations.on_duplicate)
         .min_free_space(config.operations.min_free_space)
+        .sorting(config.pipeline.sorting.clone())
         .implementation(
             DEFAULT_IMPLEMENTATION_CLASS_UID,
             DEFAULT_IMPLEMENTATION_VERSION_NAME,

@@ -1,18 +1,26 @@
 //! The adapter between the SCP's sink traits and the storage policy: each C-STORE becomes an
-//! incoming instance of [`Storage`], and storage errors become DIMSE statuses.
+//! incoming instance of [`Storage`], and storage errors become DIMSE statuses. Each stored
+//! instance's receipt ([`Published`]) tells the pipeline's observer where it went; with
+//! `--fsync` and a pipeline, `instance-stored` is written here, before the response.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use dcmrecv_storage_policy::{IncomingInstance, InstanceMeta, Storage, StoreError};
-use dcmrecv_storage_scp::{SinkFactory, StoreRequest, StoreSink, StoreStatus};
+use dcmrecv_storage_scp::{Receipt, SinkFactory, StoreRequest, StoreSink, StoreStatus};
+
+use crate::pipeline::{Pipeline, Published};
 
 /// Stores every received instance with the storage policy.
 pub(crate) struct PolicySinks {
     storage: Storage,
+    pipeline: Option<Arc<Pipeline>>,
 }
 
 impl PolicySinks {
-    /// Sinks writing through `storage`.
-    pub(crate) fn new(storage: Storage) -> PolicySinks {
-        PolicySinks { storage }
+    /// Sinks writing through `storage`, telling `pipeline` (if any) about each stored object.
+    pub(crate) fn new(storage: Storage, pipeline: Option<Arc<Pipeline>>) -> PolicySinks {
+        PolicySinks { storage, pipeline }
     }
 }
 
@@ -30,8 +38,13 @@ impl SinkFactory for PolicySinks {
             request.transfer_syntax_uid.as_str(),
         )
         .with_calling_ae_title(request.association.calling_ae_title.as_str());
+        let announce = self
+            .pipeline
+            .as_ref()
+            .filter(|p| p.announces_in_sink())
+            .map(|p| (Arc::clone(p), request.clone(), Instant::now()));
         match self.storage.begin(&meta) {
-            Ok(incoming) => Ok(Box::new(PolicySink { incoming })),
+            Ok(incoming) => Ok(Box::new(PolicySink { incoming, announce })),
             Err(e) => Err(status(&e)),
         }
     }
@@ -40,6 +53,8 @@ impl SinkFactory for PolicySinks {
 /// One instance being written.
 struct PolicySink {
     incoming: IncomingInstance,
+    /// With `--fsync`: where to write `instance-stored` before the response.
+    announce: Option<(Arc<Pipeline>, StoreRequest, Instant)>,
 }
 
 impl StoreSink for PolicySink {
@@ -48,9 +63,21 @@ impl StoreSink for PolicySink {
     }
 
     fn finish(self: Box<Self>) -> StoreStatus {
-        match self.incoming.finish() {
-            Ok(_) => StoreStatus::success(),
-            Err(e) => status(&e),
+        self.finish_with_receipt().0
+    }
+
+    fn finish_with_receipt(self: Box<Self>) -> (StoreStatus, Option<Receipt>) {
+        let PolicySink { incoming, announce } = *self;
+        match incoming.finish() {
+            Ok(stored) => {
+                let mut published = Published::of(&stored);
+                if let Some((pipeline, request, began)) = announce {
+                    pipeline.announce(&request, &published, stored.dataset_len(), began.elapsed());
+                    published.announced = true;
+                }
+                (StoreStatus::success(), Some(Box::new(published)))
+            }
+            Err(e) => (status(&e), None),
         }
     }
 

@@ -194,6 +194,83 @@ dcmrecv_cmdline::option_table! {
         "fills (memory: (n + 1) parts per association)",
     ];
 
+    // storescp's sorting and event options (DCMTK's storescp 3.6.7 spellings).
+    /// `-ss PREFIX` (storescp).
+    SortConcStudies = Some("-ss"), "--sort-conc-studies", 1, [
+        "[p]refix: string",
+        "sort studies using prefix p and a timestamp",
+    ];
+    /// `-su PREFIX` (storescp).
+    SortOnStudyUid = Some("-su"), "--sort-on-study-uid", 1, [
+        "[p]refix: string",
+        "sort studies using prefix p and the Study",
+        "Instance UID",
+    ];
+    /// `-sp` (storescp).
+    SortOnPatientName = Some("-sp"), "--sort-on-patientname", 0, [
+        "sort studies using the Patient's Name and",
+        "a timestamp",
+    ];
+    /// `-xcr COMMAND` (storescp).
+    ExecOnReception = Some("-xcr"), "--exec-on-reception", 1, [
+        "[c]ommand: string",
+        "execute command c after having received and",
+        "processed one C-STORE-RQ message (run",
+        "directly, never through a shell)",
+    ];
+    /// `-xcs COMMAND` (storescp).
+    ExecOnEndOfStudy = Some("-xcs"), "--exec-on-eostudy", 1, [
+        "[c]ommand: string",
+        "execute command c after having received and",
+        "processed all C-STORE-RQ messages that belong",
+        "to one study (decided per Study Instance UID",
+        "across associations; no sorting needed)",
+    ];
+    /// `-rns` (storescp).
+    RenameOnEndOfStudy = Some("-rns"), "--rename-on-eostudy", 0, [
+        "having received and processed all C-STORE-RQ",
+        "messages that belong to one study, rename",
+        "output files according to certain pattern",
+        "(never replacing an existing file)",
+    ];
+    /// `-tos SECONDS` (storescp).
+    EndOfStudyTimeout = Some("-tos"), "--eostudy-timeout", 1, [
+        "[t]imeout: integer",
+        "specifies a timeout of t seconds for",
+        "end-of-study determination",
+    ];
+    /// `-xs` (storescp).
+    ExecSync = Some("-xs"), "--exec-sync", 0, [
+        "execute command synchronously in foreground",
+        "(after the C-STORE response, as storescp)",
+    ];
+    /// `--exec-workers N`.
+    ExecWorkers = None, "--exec-workers", 1, [
+        "[n]umber: integer (1..256, default: 4)",
+        "run at most n hooks at the same time; more",
+        "wait in a bounded queue (never -xs)",
+    ];
+    /// `--exec-timeout SECONDS`.
+    ExecTimeout = None, "--exec-timeout", 1, [
+        "[s]econds: integer (default: 300, 0: none)",
+        "kill a hook (its process group) running",
+        "longer than s seconds; statuses never change",
+    ];
+    /// `--events FILE`.
+    Events = None, "--events", 1, [
+        "[f]ilename: string, or - for stdout",
+        "append one JSON object per line for each",
+        "association, stored or failed object and",
+        "completed study",
+    ];
+    /// `--output-template TEMPLATE`.
+    OutputTemplate = None, "--output-template", 1, [
+        "[t]emplate: string, e.g.",
+        "{PatientID|UNKNOWN}/{StudyInstanceUID}/",
+        "{Modality}.{SOPInstanceUID}.dcm",
+        "name files from data set attributes; values",
+        "are sanitised and never leave -od",
+    ];
     /// `--max-associations-per-ae N`.
     MaxAssociationsPerAe = None, "--max-associations-per-ae", 1, [
         "[n]umber: integer (1..65535, default: no limit)",
@@ -278,6 +355,17 @@ pub(crate) const HELP_LAYOUT: &[Layout] = {
         O(Opt::Normal.spec()),
         O(Opt::BitPreserving.spec()),
         O(Opt::Ignore.spec()),
+        Group("storescp's options (DCMTK storescp 3.6.7 spellings):"),
+        Subgroup("sorting into subdirectories (also with +B):"),
+        O(Opt::SortConcStudies.spec()),
+        O(Opt::SortOnStudyUid.spec()),
+        O(Opt::SortOnPatientName.spec()),
+        Subgroup("event options (no shell: see README, pipelines):"),
+        O(Opt::ExecOnReception.spec()),
+        O(Opt::ExecOnEndOfStudy.spec()),
+        O(Opt::RenameOnEndOfStudy.spec()),
+        O(Opt::EndOfStudyTimeout.spec()),
+        O(Opt::ExecSync.spec()),
         Group("dcmrecv-rs extensions (not in DCMTK):"),
         Subgroup("association negotiation profile:"),
         O(Opt::AcceptAll.spec()),
@@ -298,6 +386,11 @@ pub(crate) const HELP_LAYOUT: &[Layout] = {
         Subgroup("object storage (-od s3://bucket/prefix):"),
         O(Opt::ObjectPartSize.spec()),
         O(Opt::ObjectPartsInFlight.spec()),
+        Subgroup("pipelines:"),
+        O(Opt::ExecWorkers.spec()),
+        O(Opt::ExecTimeout.spec()),
+        O(Opt::Events.spec()),
+        O(Opt::OutputTemplate.spec()),
         Subgroup("operations:"),
         O(Opt::MaxAssociationsPerAe.spec()),
         O(Opt::MinFreeSpace.spec()),

@@ -139,7 +139,9 @@ fn synchronous_hooks_have_finished_when_submit_returns() {
         &format!("sleep 0.2; touch {}", done.display()),
     );
     let runner = HookRunner::start(HookOptions::new().synchronous(true));
-    runner.submit(job(&[hook.to_str().unwrap()]));
+    // Through /bin/sh rather than the script itself: executing a file just written while other
+    // tests fork can fail with ETXTBSY (seen once in the packaged run).
+    runner.submit(job(&["/bin/sh", hook.to_str().unwrap()]));
     assert!(done.exists());
 }
 

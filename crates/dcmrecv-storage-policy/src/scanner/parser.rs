@@ -111,6 +111,8 @@ enum Target {
     SopClass,
     SopInstance,
     SeriesDate,
+    /// The attribute at this index of the parser's extra tags.
+    Extra(usize),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +143,8 @@ pub(super) struct Parser {
     last_root_tag: Option<Tag>,
     /// Stop parsing once past this root-level tag (when only looking for attributes).
     stop_after: Option<Tag>,
+    /// More root-level attributes to capture (sorting, output templates), sorted.
+    extra: std::sync::Arc<[Tag]>,
 }
 
 fn is_long_vr(vr: [u8; 2]) -> bool {
@@ -196,12 +200,16 @@ fn dictionary_says_sequence(tag: Tag) -> bool {
         .is_some_and(|entry| entry.vr() == VirtualVr::Exact(VR::SQ))
 }
 
-fn target_of(tag: Tag) -> Option<(Target, [u8; 2])> {
+/// The captured attribute a root-level tag goes to, and the VR it must have (`None`: any).
+fn target_of(tag: Tag, extra: &[Tag]) -> Option<(Target, Option<[u8; 2]>)> {
     match tag {
-        SOP_CLASS_UID => Some((Target::SopClass, *b"UI")),
-        SOP_INSTANCE_UID => Some((Target::SopInstance, *b"UI")),
-        SERIES_DATE => Some((Target::SeriesDate, *b"DA")),
-        _ => None,
+        SOP_CLASS_UID => Some((Target::SopClass, Some(*b"UI"))),
+        SOP_INSTANCE_UID => Some((Target::SopInstance, Some(*b"UI"))),
+        SERIES_DATE => Some((Target::SeriesDate, Some(*b"DA"))),
+        _ => extra
+            .binary_search(&tag)
+            .ok()
+            .map(|i| (Target::Extra(i), None)),
     }
 }
 
@@ -225,7 +233,19 @@ impl Parser {
             findings: Findings::default(),
             last_root_tag: None,
             stop_after,
+            extra: std::sync::Arc::from(Vec::new()),
         }
+    }
+
+    /// Also captures the root-level attributes `extra` (sorted, deduplicated), and, when only
+    /// looking for attributes, stops after the last of them rather than earlier.
+    pub(super) fn capture_extra(&mut self, extra: std::sync::Arc<[Tag]>) {
+        if let (Some(stop), Some(&last)) = (self.stop_after, extra.last()) {
+            self.stop_after = Some(stop.max(last));
+        }
+        self.findings.extra = vec![None; extra.len()];
+        self.findings.extra_tags = std::sync::Arc::clone(&extra);
+        self.extra = extra;
     }
 
     /// Whether the parser has stopped because it is past its `stop_after` tag.
@@ -266,6 +286,10 @@ impl Parser {
             Target::SopClass => &mut self.findings.sop_class_uid,
             Target::SopInstance => &mut self.findings.sop_instance_uid,
             Target::SeriesDate => &mut self.findings.series_date,
+            Target::Extra(i) => match self.findings.extra.get_mut(i) {
+                Some(slot) => slot,
+                None => &mut self.findings.unused,
+            },
         }
     }
 
@@ -595,12 +619,12 @@ impl Parser {
         if is_sequence {
             return self.push(Kind::Sequence, tag, Some(end), encoding);
         }
-        let capture = match target_of(tag) {
+        let capture = match target_of(tag, &self.extra) {
             Some((target, expected_vr)) if at_root => {
                 let slot = self.slot(target);
                 if slot.is_none() {
                     *slot = Some(Captured {
-                        vr_matches: vr.is_none_or(|v| v == expected_vr),
+                        vr_matches: vr.is_none_or(|v| expected_vr.is_none_or(|e| v == e)),
                         ..Captured::default()
                     });
                     Some(target)

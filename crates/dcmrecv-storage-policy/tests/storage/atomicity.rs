@@ -10,11 +10,14 @@ use crate::support::*;
 
 const UID: &str = "1.2.826.0.1.3680043.10.1145.9.3";
 
+/// Large enough to be visible (as a temporary file) in flight.
+const LARGE: usize = 1 << 20;
+
 #[test]
 fn while_receiving_only_a_hidden_temporary_file_exists() {
     let dir = tempdir();
     let storage = storage(StorageOptions::new(dir.path()));
-    let dataset = Synth::ct(UID).encode(EXPLICIT);
+    let dataset = Synth::ct(UID).pixel_bytes(LARGE).encode(EXPLICIT);
     let mut incoming = storage
         .begin(&InstanceMeta::new(CT, UID, EXPLICIT))
         .unwrap();
@@ -35,6 +38,32 @@ fn while_receiving_only_a_hidden_temporary_file_exists() {
     incoming.write(&dataset[dataset.len() / 2..]).unwrap();
     incoming.finish().unwrap();
     assert_eq!(tree(dir.path()), vec![format!("CT.{UID}")]);
+}
+
+// See: issue 16, item 3.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_small_object_appears_only_under_its_final_name() {
+    let dir = tempdir();
+    let storage = storage(StorageOptions::new(dir.path()));
+    let dataset = Synth::ct(UID).encode(EXPLICIT);
+    assert!(dataset.len() < 32 * 1024);
+    let mut incoming = storage
+        .begin(&InstanceMeta::new(CT, UID, EXPLICIT))
+        .unwrap();
+    incoming.write(&dataset[..dataset.len() / 2]).unwrap();
+    // Unnamed (O_TMPFILE) while it is in the write buffer.
+    assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
+    incoming.write(&dataset[dataset.len() / 2..]).unwrap();
+    let stored = incoming.finish().unwrap();
+    assert_eq!(tree(dir.path()), vec![format!("CT.{UID}")]);
+    assert_eq!(data_set_of(stored.path().unwrap()), dataset);
+}
+
+/// The data set of a stored file (after its meta header).
+fn data_set_of(path: &std::path::Path) -> Vec<u8> {
+    let file = std::fs::read(path).unwrap();
+    file[header_len(&file)..].to_vec()
 }
 
 #[test]
@@ -83,13 +112,15 @@ fn sweep_removes_only_leftovers_that_no_live_receiver_holds() {
     // Another receiver on the same directory, with a transfer in flight (it could even have
     // our process ID: PID 1 in two containers).
     let other = crate::support::storage(StorageOptions::new(dir.path()));
-    let dataset = Synth::ct(UID).encode(EXPLICIT);
+    // Objects in flight larger than 32 KiB: they have temporary names.
+    let dataset = Synth::ct(UID).pixel_bytes(LARGE).encode(EXPLICIT);
+    let half = dataset.len() / 2;
     let mut theirs = other.begin(&InstanceMeta::new(CT, UID, EXPLICIT)).unwrap();
-    theirs.write(&dataset[..100]).unwrap();
+    theirs.write(&dataset[..half]).unwrap();
     let mut ours = storage
         .begin(&InstanceMeta::new(CT, UID, EXPLICIT))
         .unwrap();
-    ours.write(&dataset[..100]).unwrap();
+    ours.write(&dataset[..half]).unwrap();
     let live = tree(dir.path());
     assert_eq!(live.len(), 2);
     // Leftovers of killed receivers: nobody holds them, whatever the id, including the
@@ -131,9 +162,9 @@ fn sweep_removes_only_leftovers_that_no_live_receiver_holds() {
     }
     // The other receiver's sweep spares ours too; both transfers complete.
     assert!(other.sweep_leftovers().unwrap().is_empty());
-    theirs.write(&dataset[100..]).unwrap();
+    theirs.write(&dataset[half..]).unwrap();
     theirs.finish().unwrap();
-    ours.write(&dataset[100..]).unwrap();
+    ours.write(&dataset[half..]).unwrap();
     ours.finish().unwrap();
     assert!(storage.sweep_leftovers().unwrap().is_empty());
 }

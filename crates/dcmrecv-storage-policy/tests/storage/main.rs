@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod atomicity;
+mod layout;
 mod modes;
 mod naming;
 #[cfg(feature = "object-store")]
