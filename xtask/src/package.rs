@@ -105,6 +105,25 @@ fn forget_unpacked_overlay_crates() {
     }
 }
 
+/// Removes the build fingerprints of our crates from the workspace's debug target directory.
+/// `cargo package` verifies in that directory, and cargo treats a registry crate of a given
+/// name, version and source as immutable: a `dcmrecv-*` built from the local registry by an
+/// earlier run would be reused although the new `.crate` differs. Our path crates lose their
+/// fingerprints too and are rebuilt once; third-party crates stay built.
+fn forget_overlay_builds() {
+    let fingerprints = dcmrecv_e2e::receiver::target_dir()
+        .join("debug")
+        .join(".fingerprint");
+    let Ok(entries) = std::fs::read_dir(&fingerprints) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("dcmrecv-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Packages every member, then runs the published ones' tests from their `.crate`; all are
 /// run before an error lists the failures.
 pub(crate) fn run(allow_dirty: bool) -> Result<(), String> {
@@ -124,6 +143,7 @@ pub(crate) fn run(allow_dirty: bool) -> Result<(), String> {
         args.push("--allow-dirty");
     }
     forget_unpacked_overlay_crates();
+    forget_overlay_builds();
     shell::run("cargo", &args, &[])?;
     let members = published_members()?;
     let lock = shell::workspace_root().join("Cargo.lock");

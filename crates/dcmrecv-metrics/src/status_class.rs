@@ -66,6 +66,23 @@ impl StatusClass {
         StatusClass::Aborted,
     ];
 
+    /// Whether a response of this class refused the object (a failure status: neither
+    /// success, warning, nor no response at all).
+    ///
+    /// ```
+    /// use dcmrecv_metrics::StatusClass;
+    ///
+    /// assert!(StatusClass::OutOfResources.is_refusal());
+    /// assert!(!StatusClass::Warning.is_refusal());
+    /// assert!(!StatusClass::Aborted.is_refusal());
+    /// ```
+    pub fn is_refusal(self) -> bool {
+        !matches!(
+            self,
+            StatusClass::Success | StatusClass::Warning | StatusClass::Aborted
+        )
+    }
+
     /// The class of a C-STORE-RSP status code (never [`Aborted`](Self::Aborted), which has no
     /// code).
     ///

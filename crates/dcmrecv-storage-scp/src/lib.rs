@@ -209,6 +209,7 @@ pub use options::{
     DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_ADDRESS, DEFAULT_PENDING_TIMEOUT, Error,
     MAX_MAX_PDU, MIN_MAX_PDU, UidNames,
 };
+pub use pending::HEARTBEAT_PERIOD;
 pub use reload::ReloadHandle;
 pub use server::{Acceptor, ShutdownHandle};
 pub use sink::{

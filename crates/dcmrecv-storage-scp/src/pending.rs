@@ -40,8 +40,13 @@ use crate::wire::{self, A_ABORT, pdu_type};
 
 /// The listener's token.
 pub(crate) const LISTENER: Token = Token(0);
-/// With a heartbeat, the longest the accept loop waits before it turns again.
-const HEARTBEAT_PERIOD: Duration = Duration::from_secs(1);
+/// With a [`heartbeat`](crate::AcceptorOptions::heartbeat), the longest the accept loop waits
+/// before it turns again (and beats).
+///
+/// ```
+/// assert_eq!(dcmrecv_storage_scp::HEARTBEAT_PERIOD.as_secs(), 1);
+/// ```
+pub const HEARTBEAT_PERIOD: Duration = Duration::from_secs(1);
 
 /// The token of the waker that interrupts the poll for a shutdown.
 pub(crate) const WAKER: Token = Token(1);

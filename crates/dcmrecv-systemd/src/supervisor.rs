@@ -35,6 +35,7 @@ pub struct Error {
 pub struct SupervisorOptions {
     status_interval: Duration,
     max_beat_age: Option<Duration>,
+    beat_period: Duration,
 }
 
 impl SupervisorOptions {
@@ -43,6 +44,7 @@ impl SupervisorOptions {
         SupervisorOptions {
             status_interval: Duration::from_secs(5),
             max_beat_age: None,
+            beat_period: Duration::ZERO,
         }
     }
 
@@ -52,10 +54,29 @@ impl SupervisorOptions {
         self
     }
 
-    /// How old the heartbeat may be for a watchdog ping to be sent (half the watchdog timeout
-    /// by default). The accept loop must beat more often than this.
+    /// How old the heartbeat may be for a watchdog ping to be sent (by default half the
+    /// watchdog timeout, or two [`beat_period`](Self::beat_period)s when that is longer). The
+    /// accept loop must beat more often than this.
     pub fn max_beat_age(mut self, age: Duration) -> Self {
         self.max_beat_age = Some(age);
+        self
+    }
+}
+
+impl SupervisorOptions {
+    /// The longest the heartbeat's source goes between two beats when all is well (e.g. an
+    /// accept loop that wakes at least once a second). The default allowed age is then never
+    /// below two periods, so a watchdog timeout shorter than that does not skip pings.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dcmrecv_systemd::SupervisorOptions;
+    ///
+    /// let options = SupervisorOptions::new().beat_period(Duration::from_secs(1));
+    /// # let _ = options;
+    /// ```
+    pub fn beat_period(mut self, period: Duration) -> Self {
+        self.beat_period = period;
         self
     }
 }
@@ -151,7 +172,10 @@ fn run(
 ) {
     let watchdog = notifier.watchdog_timeout();
     let ping_every = watchdog.map(|timeout| timeout / 2);
-    let max_beat_age = options.max_beat_age.or(ping_every).unwrap_or(Duration::MAX);
+    let max_beat_age = options
+        .max_beat_age
+        .or(ping_every.map(|p| p.max(options.beat_period * 2)))
+        .unwrap_or(Duration::MAX);
     let tick = ping_every
         .map_or(options.status_interval, |p| p.min(options.status_interval))
         .max(MIN_TICK);

@@ -31,17 +31,6 @@ const MONITOR_TICK: Duration = Duration::from_millis(100);
 /// How often the monitor measures the output store (every this many ticks).
 const STORE_CHECK_TICKS: u32 = 10;
 
-/// The status classes of objects answered with a failure.
-const REFUSED: [StatusClass; 7] = [
-    StatusClass::OutOfResources,
-    StatusClass::DatasetMismatch,
-    StatusClass::CannotUnderstand,
-    StatusClass::SopClassNotSupported,
-    StatusClass::NotAuthorized,
-    StatusClass::Duplicate,
-    StatusClass::Failure,
-];
-
 /// Everything operational, set up before the DICOM port is bound.
 pub(crate) struct Operations {
     metrics: Metrics,
@@ -169,14 +158,20 @@ impl Operations {
                 "listening on port {port}; {} association(s) active; {} object(s) stored, {} refused",
                 metrics.associations_active(),
                 metrics.objects(StatusClass::Success) + metrics.objects(StatusClass::Warning),
-                REFUSED.iter().map(|&c| metrics.objects(c)).sum::<u64>()
+                StatusClass::ALL
+                    .iter()
+                    .filter(|c| c.is_refusal())
+                    .map(|&c| metrics.objects(c))
+                    .sum::<u64>()
             )
         };
         let supervisor = match Supervisor::spawn(
             self.notifier.clone(),
             self.heartbeat.clone(),
             status,
-            SupervisorOptions::new().status_interval(Duration::from_secs(1)),
+            SupervisorOptions::new()
+                .status_interval(Duration::from_secs(1))
+                .beat_period(dcmrecv_storage_scp::HEARTBEAT_PERIOD),
         ) {
             Ok(supervisor) => Some(supervisor),
             Err(e) => {

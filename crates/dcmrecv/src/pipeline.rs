@@ -147,20 +147,14 @@ impl Pipeline {
 
     /// The hook runner's counters for the metrics (all zero without hooks).
     pub(crate) fn hook_counts(&self) -> dcmrecv_metrics::HookCounts {
-        let mut counts = dcmrecv_metrics::HookCounts::default();
-        if let Some(stats) = self.runner.as_ref().map(|r| r.stats()) {
-            counts.succeeded = stats.succeeded;
-            counts.failed = stats.failed;
-            counts.signalled = stats.signalled;
-            counts.timed_out = stats.timed_out;
-            counts.spawn_failed = stats.spawn_failed;
-            counts.dropped = stats.dropped;
-            counts.not_run = stats.not_run;
-            counts.interrupted = stats.interrupted;
-            counts.queue_depth = stats.queue_depth;
-            counts.running = stats.running;
+        let mut c = dcmrecv_metrics::HookCounts::default();
+        if let Some(s) = self.runner.as_ref().map(|r| r.stats()) {
+            (c.succeeded, c.failed, c.signalled) = (s.succeeded, s.failed, s.signalled);
+            (c.timed_out, c.spawn_failed, c.dropped) = (s.timed_out, s.spawn_failed, s.dropped);
+            (c.not_run, c.interrupted) = (s.not_run, s.interrupted);
+            (c.queue_depth, c.running) = (s.queue_depth, s.running);
         }
-        counts
+        c
     }
 
     /// Whether the sink writes `instance-stored` (with `--fsync`).
