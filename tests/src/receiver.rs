@@ -223,8 +223,14 @@ impl Receiver {
             .collect();
         for _attempt in 0..3 {
             let port = fixed_port.unwrap_or_else(free_port);
-            let mut cmd = Command::new(&self.binary);
-            cmd.args(&self.default_args)
+            // Through coreutils' `env --default-signal`, which execs the receiver (same PID)
+            // with the default action for every signal: a test run under `nohup` (SIGHUP
+            // ignored, inherited through exec) would otherwise change what the real dcmrecv
+            // does on SIGHUP.
+            let mut cmd = Command::new("/usr/bin/env");
+            cmd.arg("--default-signal")
+                .arg(&self.binary)
+                .args(&self.default_args)
                 .args(args)
                 .arg(port.to_string())
                 .env("TCP_NODELAY", "1");

@@ -342,7 +342,9 @@ sections (default: all three, in this order):
   --capacity      only the capacity section with our load generator (--sizes 2k,64k,512k,200m
                   --assocs 1,4,16,64 --receivers ours,dcmrecv,... --async-window N --threads T
                   --max-objects N --case-mib N --max-case-mib N --consumer-objects N
-                  --consumer-size S --no-extras)
+                  --consumer-size S --no-extras; --consumer-only: only the deleting-consumer
+                  table; --od-root DIR: the receivers' output directories below DIR, e.g.
+                  another file system)
   --operations    only scenario (i): (a) with --metrics-address and a scraper every 100 ms,
                   next to ours without metrics (into operations.md)
   --object-store  only the object-store section: ours into a three-node Garage next to ours
@@ -420,10 +422,10 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
                 pipeline_only = true;
             }
             "--capacity" => (classic, with_capacity, objects_only) = (false, true, false),
-            "--no-extras" => cap_edits.push((a.clone(), String::new())),
+            "--no-extras" | "--consumer-only" => cap_edits.push((a.clone(), String::new())),
             "--sizes" | "--assocs" | "--receivers" | "--async-window" | "--threads"
             | "--max-objects" | "--case-mib" | "--max-case-mib" | "--consumer-objects"
-            | "--consumer-size" => {
+            | "--consumer-size" | "--od-root" => {
                 let v = it
                     .next()
                     .ok_or(format!("bench: {a} needs a value"))?
@@ -758,6 +760,8 @@ fn capacity_option(cap: &mut capacity::CapacityOptions, flag: &str, v: &str) -> 
         "--consumer-objects" => cap.consumer_objects = v.parse().map_err(|_| bad("a number"))?,
         "--consumer-size" => cap.consumer_size = size(v)?,
         "--no-extras" => cap.extras = false,
+        "--consumer-only" => cap.consumer_only = true,
+        "--od-root" => cap.od_root = Some(PathBuf::from(v)),
         _ => return Err(format!("bench: unknown capacity option {flag}")),
     }
     if cap.sizes.is_empty() || cap.assocs.is_empty() {

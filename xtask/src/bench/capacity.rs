@@ -56,6 +56,11 @@ pub(crate) struct CapacityOptions {
     pub(crate) consumer_size: u64,
     /// Run the extra tables (sender ceiling, thread models, window, consumer, raw).
     pub(crate) extras: bool,
+    /// Run only the deleting-consumer table (`--consumer-only`).
+    pub(crate) consumer_only: bool,
+    /// Where the receivers' output directories go (`--od-root`; default: the bench's output
+    /// directory), e.g. a mount of another file system.
+    pub(crate) od_root: Option<std::path::PathBuf>,
 }
 
 impl CapacityOptions {
@@ -73,6 +78,8 @@ impl CapacityOptions {
             consumer_objects: 1000,
             consumer_size: 2 << 10,
             extras: true,
+            consumer_only: false,
+            od_root: None,
         }
     }
 
@@ -328,12 +335,13 @@ fn runs_with(rx: &Receiver, assocs: usize, explicit: bool) -> bool {
 pub(crate) fn run(o: &CapacityOptions, ours_bin: &Path, out_dir: &Path) -> Result<String, String> {
     let started = Instant::now();
     let roster = receivers::roster(ours_bin, o.receivers.as_deref())?;
-    let root = out_dir.join("capacity-out");
+    let root = o.od_root.as_deref().unwrap_or(out_dir).join("capacity-out");
     let _ = std::fs::remove_dir_all(&root);
     let mut rows: Vec<Row> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     let mut data_sets: Vec<(u64, DataSet)> = Vec::new();
-    for &size in &o.sizes {
+    let sizes: &[u64] = if o.consumer_only { &[] } else { &o.sizes };
+    for &size in sizes {
         eprintln!(
             "bench capacity: synthesising the {} data set",
             size_name(size)
@@ -370,7 +378,11 @@ pub(crate) fn run(o: &CapacityOptions, ours_bin: &Path, out_dir: &Path) -> Resul
     let mut md = String::new();
     header(&mut md, o, &roster, &skipped);
     matrix(&mut md, &rows);
-    if o.extras {
+    if o.consumer_only {
+        let _ = writeln!(md, "\nOutput directories below `{}`.", root.display());
+        eprintln!("bench capacity: deleting consumer");
+        consumer_scenario(&mut md, o, &roster.receivers, &root)?;
+    } else if o.extras {
         eprintln!("bench capacity: physical limits");
         raw_limits(&mut md, o, &data_sets, &root)?;
         eprintln!("bench capacity: the generator's ceiling");
