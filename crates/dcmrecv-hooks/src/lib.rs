@@ -82,7 +82,8 @@
 //! Its own process group; standard input from `/dev/null`; standard output and error read by
 //! the runner (the last 4 KiB are logged when the hook fails, at `debug` when it succeeds), so
 //! a hook never writes into the receiver's own output (`--events -`); the receiver's
-//! environment and working directory.
+//! environment and working directory; on the pool, a lower scheduling priority than reception
+//! ([`HookOptions::niceness`], and on Linux the idle class, [`HookOptions::idle_priority`]).
 
 #![warn(missing_docs)]
 

@@ -1,16 +1,26 @@
 //! Running one hook program: started directly (no shell) in a process group of its own, its
 //! output collected, killed with its whole group past the timeout.
+//!
+//! The runner waits for the end of a hook, or for output from it, with `poll` on a pidfd and the
+//! output pipes (Linux 5.3 and later), so an exit is seen at once; without a pidfd it checks
+//! after sleeps from 1 ms doubling to [`CHECK_EVERY`].
 
+use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::process::{Pid, PidfdFlags, Signal, kill_process_group, pidfd_open};
 
 /// The most output kept per stream (the end of it): enough for an error message.
 pub(crate) const OUTPUT_TAIL: usize = 4096;
+
+/// The longest wait between two looks at the shutdown flag and the timeout.
+const CHECK_EVERY: Duration = Duration::from_millis(20);
 
 /// How one run ended.
 #[derive(Debug)]
@@ -69,7 +79,7 @@ pub(crate) fn run(
         }
     };
     let mut output = Output::new(&mut child);
-    let mut pause = Duration::from_millis(1);
+    let mut waiter = Waiter::new(&child);
     let ending = loop {
         output.read_available();
         match child.try_wait() {
@@ -82,15 +92,15 @@ pub(crate) fn run(
             }
         }
         if interrupt.load(Ordering::Relaxed) {
-            stop(&mut child, grace, &mut output);
+            stop(&mut child, grace, &mut output, &mut waiter);
             break Ending::Interrupted;
         }
         if timeout.is_some_and(|t| started.elapsed() >= t) {
-            stop(&mut child, grace, &mut output);
+            stop(&mut child, grace, &mut output, &mut waiter);
             break Ending::TimedOut;
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
+        let until_timeout = timeout.map_or(CHECK_EVERY, |t| t.saturating_sub(started.elapsed()));
+        waiter.wait(&output, until_timeout.min(CHECK_EVERY));
     };
     output.read_available();
     Run {
@@ -101,7 +111,7 @@ pub(crate) fn run(
 }
 
 /// SIGTERM to the group, then SIGKILL if it is still there after `grace`; reaps the child.
-fn stop(child: &mut Child, grace: Duration, output: &mut Output) {
+fn stop(child: &mut Child, grace: Duration, output: &mut Output, waiter: &mut Waiter) {
     kill_group(child, Signal::TERM);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
@@ -111,7 +121,8 @@ fn stop(child: &mut Child, grace: Duration, output: &mut Output) {
             kill_group(child, Signal::KILL);
             return;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        let left = deadline.saturating_duration_since(Instant::now());
+        waiter.wait(output, left.min(CHECK_EVERY));
     }
     kill_group(child, Signal::KILL);
     let _ = child.wait();
@@ -122,24 +133,58 @@ fn kill_group(child: &Child, signal: Signal) {
     let _ = kill_process_group(Pid::from_child(child), signal);
 }
 
+/// Waits until the child has exited, has written something or `at_most` has passed.
+struct Waiter {
+    /// `None` without pidfds (before Linux 5.3, or elsewhere): then it sleeps.
+    pidfd: Option<OwnedFd>,
+    pause: Duration,
+}
+
+impl Waiter {
+    fn new(child: &Child) -> Waiter {
+        let pidfd = pidfd_open(Pid::from_child(child), PidfdFlags::empty())
+            .inspect_err(|error| tracing::trace!(%error, "no pidfd; polling the hook"))
+            .ok();
+        Waiter {
+            pidfd,
+            pause: Duration::from_millis(1),
+        }
+    }
+
+    fn wait(&mut self, output: &Output, at_most: Duration) {
+        let Some(pidfd) = &self.pidfd else {
+            std::thread::sleep(self.pause.min(at_most));
+            self.pause = (self.pause * 2).min(CHECK_EVERY);
+            return;
+        };
+        let mut fds = Vec::with_capacity(1 + output.pipes.len());
+        fds.push(PollFd::new(pidfd, PollFlags::IN));
+        // Only pipes still open (at end of file they are dropped), so a hang-up does not spin.
+        fds.extend(output.pipes.iter().map(|p| PollFd::new(p, PollFlags::IN)));
+        let timeout = Timespec::try_from(at_most).unwrap_or(Timespec {
+            tv_sec: 0,
+            tv_nsec: 20_000_000,
+        });
+        // EINTR or any other error: the caller looks again and calls back.
+        let _ = poll(&mut fds, Some(&timeout));
+    }
+}
+
 /// The child's stdout and stderr, read without blocking, keeping the last bytes.
 struct Output {
-    pipes: Vec<Box<dyn Read + Send>>,
+    pipes: Vec<File>,
     tail: Vec<u8>,
 }
 
 impl Output {
     fn new(child: &mut Child) -> Output {
-        let mut pipes: Vec<Box<dyn Read + Send>> = Vec::new();
-        if let Some(out) = child.stdout.take()
-            && rustix::io::ioctl_fionbio(&out, true).is_ok()
-        {
-            pipes.push(Box::new(out));
-        }
-        if let Some(err) = child.stderr.take()
-            && rustix::io::ioctl_fionbio(&err, true).is_ok()
-        {
-            pipes.push(Box::new(err));
+        let mut pipes = Vec::new();
+        let out = child.stdout.take().map(OwnedFd::from);
+        let err = child.stderr.take().map(OwnedFd::from);
+        for pipe in out.into_iter().chain(err) {
+            if rustix::io::ioctl_fionbio(pipe.as_fd(), true).is_ok() {
+                pipes.push(File::from(pipe));
+            }
         }
         Output {
             pipes,
@@ -216,6 +261,84 @@ mod tests {
         let never = AtomicBool::new(false);
         let r = run(&argv(&["/nonexistent/hook"]), None, Duration::ZERO, &never);
         assert!(matches!(r.ending, Ending::SpawnFailed(_)), "{:?}", r.ending);
+    }
+
+    /// CPU ticks (1/100 s) the calling thread has used: utime + stime of stat(5).
+    fn thread_cpu_ticks() -> u64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        fields.iter().sum()
+    }
+
+    #[test]
+    fn the_end_of_the_hook_is_seen_though_a_child_of_it_holds_the_pipes() {
+        let never = AtomicBool::new(false);
+        let started = std::time::Instant::now();
+        // The grandchild keeps stdout and stderr open for 2 s; the hook itself exits at once.
+        let r = run(
+            &argv(&["/bin/sh", "-c", "sleep 2 & exit 0"]),
+            None,
+            Duration::from_secs(1),
+            &never,
+        );
+        assert!(
+            matches!(r.ending, Ending::Exited(s) if s.success()),
+            "{:?}",
+            r.ending
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn waiting_for_a_quiet_hook_with_closed_pipes_does_not_spin() {
+        let never = AtomicBool::new(false);
+        let before = thread_cpu_ticks();
+        let r = run(
+            &argv(&["/bin/sh", "-c", "exec >&- 2>&-; sleep 0.5"]),
+            None,
+            Duration::from_secs(1),
+            &never,
+        );
+        assert!(
+            matches!(r.ending, Ending::Exited(s) if s.success()),
+            "{:?}",
+            r.ending
+        );
+        // A poll that returned at once for the hung-up pipes would burn the whole 0.5 s.
+        let used = thread_cpu_ticks() - before;
+        assert!(used < 10, "{used} ticks of CPU while waiting");
+    }
+
+    #[test]
+    fn a_hook_that_hangs_is_stopped_at_the_timeout_and_its_output_kept() {
+        let never = AtomicBool::new(false);
+        let started = std::time::Instant::now();
+        let r = run(
+            &argv(&["/bin/sh", "-c", "echo before; exec sleep 30"]),
+            Some(Duration::from_millis(200)),
+            Duration::from_secs(1),
+            &never,
+        );
+        assert!(matches!(r.ending, Ending::TimedOut), "{:?}", r.ending);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(200) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+        assert_eq!(String::from_utf8_lossy(&r.output), "before\n");
     }
 
     #[test]

@@ -3,5 +3,7 @@
 
 mod event_hooks;
 mod injection;
+#[cfg(target_os = "linux")]
+mod priority;
 mod runner;
 mod support;
