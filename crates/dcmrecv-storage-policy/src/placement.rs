@@ -204,13 +204,13 @@ fn sort_folder(shared: &Shared, findings: Option<&Findings>) -> Result<Option<St
         log_name_error("Invalid Study Instance UID (missing)");
         return Err(StoreError::MissingStudyUid);
     };
-    let patient = findings.and_then(|f| f.extra_text(sorting::PATIENT_NAME));
-    let folder = shared.study_folders.folder(
-        sorting,
-        &study,
-        patient.as_deref(),
-        chrono::Local::now().naive_local(),
-    );
+    let patient = findings
+        .and_then(|f| f.extra(sorting::PATIENT_NAME))
+        .and_then(Captured::first_value);
+    let folder =
+        shared
+            .study_folders
+            .folder(sorting, &study, patient, chrono::Local::now().naive_local());
     match folder {
         None => Ok(None),
         Some(folder) => match sorting::folder_component(&folder) {

@@ -116,6 +116,21 @@ impl Captured {
         (!text.is_empty()).then(|| text.to_string())
     }
 
+    /// The first value's bytes, surrounding spaces and NULs removed; `None` when the value is
+    /// incomplete, truncated or empty.
+    pub(crate) fn first_value(&self) -> Option<&[u8]> {
+        if !self.complete || self.truncated {
+            return None;
+        }
+        let first = self.value.split(|b| *b == b'\\').next().unwrap_or(&[]);
+        let start = first.iter().position(|b| !matches!(b, b' ' | 0));
+        let end = first.iter().rposition(|b| !matches!(b, b' ' | 0));
+        match (start, end) {
+            (Some(start), Some(end)) => Some(&first[start..=end]),
+            _ => None,
+        }
+    }
+
     /// The value as a UID: expected VR, complete, at most 64 characters of printable ASCII once
     /// the trailing padding is removed, and not empty.
     pub(crate) fn as_uid(&self) -> Option<&str> {

@@ -29,6 +29,29 @@ pub(crate) const STUDY_INSTANCE_UID: (u16, u16) = (0x0020, 0x000D);
 /// Series Instance UID.
 pub(crate) const SERIES_INSTANCE_UID: (u16, u16) = (0x0020, 0x000E);
 
+/// storescp's ASCII stand-ins for the Latin-1 letters 0xC0–0xFF (`_` for × ÷ Þ þ), as the real
+/// `/usr/bin/storescp -sp` 3.6.7 names folders for a Patient's Name of each byte; every other
+/// byte that is not an ASCII letter or digit becomes `_`.
+const LATIN1_LETTERS: [&str; 64] = [
+    "A", "A", "A", "A", "Ae", "A", "A", "C", // 0xC0–0xC7
+    "E", "E", "E", "E", "I", "I", "I", "I", // 0xC8–0xCF
+    "D", "N", "O", "O", "O", "O", "Oe", "_", // 0xD0–0xD7
+    "O", "U", "U", "U", "Ue", "Y", "_", "ss", // 0xD8–0xDF
+    "a", "a", "a", "a", "ae", "a", "a", "c", // 0xE0–0xE7
+    "e", "e", "e", "e", "i", "i", "i", "i", // 0xE8–0xEF
+    "d", "n", "o", "o", "o", "o", "oe", "_", // 0xF0–0xF7
+    "o", "u", "u", "u", "ue", "y", "_", "y", // 0xF8–0xFF
+];
+
+/// Appends storescp's stand-in for one byte of a Patient's Name.
+fn push_latin1_stand_in(byte: u8, out: &mut String) {
+    match byte {
+        b if b.is_ascii_alphanumeric() => out.push(char::from(b)),
+        0xC0..=0xFF => out.push_str(LATIN1_LETTERS[usize::from(byte - 0xC0)]),
+        _ => out.push('_'),
+    }
+}
+
 /// How many studies' timestamp folders (`-ss`, `-sp`) are remembered at most.
 pub const MAX_REMEMBERED_STUDIES: usize = 10_000;
 
@@ -51,9 +74,10 @@ pub enum Sorting {
     /// `-ss PREFIX`: `PREFIX_YYYYMMDD_HHMMSSmmm`, local time of the study's first object (no
     /// `PREFIX_` when the prefix is empty).
     StudyTime(String),
-    /// `-sp`: `<Patient's Name>_YYYYMMDD_HHMMSSmmm`: the name with every byte but ASCII letters
-    /// and digits mapped to `_` (storescp also transliterates Latin-1 letters; we do not), or
-    /// `ANONYMOUS` when it is missing or empty.
+    /// `-sp`: `<Patient's Name>_YYYYMMDD_HHMMSSmmm`: the name's bytes mapped as storescp maps
+    /// them — ASCII letters and digits kept, Latin-1 letters transliterated (`Ä` → `Ae`, `é` →
+    /// `e`, `ß` → `ss`), everything else `_` — or `ANONYMOUS` when it is missing or empty. Like
+    /// storescp, the bytes are read as Latin-1 whatever the character set.
     PatientName,
 }
 
@@ -76,7 +100,7 @@ impl StudyFolders {
         &self,
         sorting: &Sorting,
         study: &str,
-        patient_name: Option<&str>,
+        patient_name: Option<&[u8]>,
         now: NaiveDateTime,
     ) -> Option<String> {
         match sorting {
@@ -92,18 +116,10 @@ impl StudyFolders {
                 })
             }
             Sorting::PatientName => {
-                let name: String = patient_name
-                    .unwrap_or("")
-                    .trim_end_matches([' ', '\0'])
-                    .bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() {
-                            char::from(b)
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
+                let mut name = String::new();
+                for &byte in patient_name.unwrap_or(&[]) {
+                    push_latin1_stand_in(byte, &mut name);
+                }
                 let name = if name.is_empty() {
                     "ANONYMOUS".to_string()
                 } else {
@@ -164,7 +180,7 @@ mod tests {
         );
         let sp = Sorting::PatientName;
         assert_eq!(
-            f.folder(&sp, "9", Some("Synthetic^Test "), at(7)).unwrap(),
+            f.folder(&sp, "9", Some(b"Synthetic^Test"), at(7)).unwrap(),
             "Synthetic_Test_20261207_204501007"
         );
         assert_eq!(
@@ -172,6 +188,30 @@ mod tests {
             "ANONYMOUS_20261207_204501007"
         );
         assert_eq!(f.folder(&Sorting::None, "9", None, at(8)), None);
+    }
+
+    #[test]
+    fn patient_names_are_transliterated_as_storescp_does() {
+        // Both as the real storescp 3.6.7 -sp named them ("Müller^José Ñ").
+        let f = StudyFolders::default();
+        let sp = Sorting::PatientName;
+        let latin1 = b"M\xFCller^Jos\xE9 \xD1";
+        assert_eq!(
+            f.folder(&sp, "1", Some(latin1), at(1)).unwrap(),
+            "Mueller_Jose_N_20261207_204501001"
+        );
+        // UTF-8 is read byte by byte as Latin-1, like storescp.
+        let utf8 = "Müller^José Ñ".as_bytes();
+        assert_eq!(
+            f.folder(&sp, "2", Some(utf8), at(2)).unwrap(),
+            "MA_ller_JosA__A__20261207_204501002"
+        );
+        let mut all = String::new();
+        for b in 0xC0..=0xFFu8 {
+            push_latin1_stand_in(b, &mut all);
+        }
+        assert!(all.is_ascii());
+        assert_eq!(&all[..12], "AAAAAeAACEEE");
     }
 
     #[test]
